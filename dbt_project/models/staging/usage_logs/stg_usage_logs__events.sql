@@ -1,0 +1,44 @@
+-- One row per attempt: the raw events typed and named for the layers above.
+-- Token buckets are normalised once, here: cache reads and writes are parts of input_tokens.
+with source as (
+    select * from {{ source('raw', 'usage_events') }}
+),
+
+renamed as (
+    select
+        request_id,
+        cast(attempt as integer) as attempt,
+        cast("timestamp" as timestamp) as event_at,
+        tenant_id,
+        user_id,
+        feature,
+        agent,
+        action_type,
+        provider,
+        model,
+        region,
+        key_source,
+        status,
+        service_tier,
+        batch as is_batch,
+        cache_hit as is_cache_hit,
+        cast(input_tokens as bigint) as input_tokens,
+        cast(cache_read_tokens as bigint) as cache_read_tokens,
+        cast(cache_write_tokens as bigint) as cache_write_tokens,
+        cast(cache_write_1h_tokens as bigint) as cache_write_1h_tokens,
+        cast(input_tokens - cache_read_tokens - cache_write_tokens as bigint) as uncached_input_tokens,
+        cast(output_tokens as bigint) as output_tokens,
+        cast(reasoning_tokens as bigint) as reasoning_tokens,
+        cast(total_tokens as bigint) as total_tokens,
+        cast(latency_ms as bigint) as latency_ms,
+        cast(retry_count as integer) as retry_count,
+        session_id,
+        prompt_template_id,
+        cast(computed_cost as decimal(20, 10)) as gateway_computed_cost,
+        extra_fields,
+        _source_file as source_file,
+        _source_line as source_line
+    from source
+)
+
+select * from renamed

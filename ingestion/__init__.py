@@ -1,0 +1,1 @@
+"""dlt sources that bring usage data into the warehouse's `raw` schema."""

@@ -1,0 +1,99 @@
+"""Usage logs from applications and LLM gateways (JSONL, JSONL.gz, Parquet, OTLP/JSON spans).
+
+Files are listed with dlt's filesystem resource (local folders, globs, any fsspec URL), read in
+Arrow batches and normalised in DuckDB; dlt merges them into `raw.usage_events` on
+(request_id, attempt), bad records go to `raw.usage_events_quarantine`, and every file's tally
+(lines read = loaded + quarantined + skipped) to `raw.usage_log_files`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import dlt
+from dlt.common.storages.fsspec_filesystem import FileItemDict
+from dlt.sources import DltResource
+from dlt.sources.filesystem import filesystem
+
+from ingestion.usage_logs.helpers import (
+    FileTally,
+    file_fingerprint,
+    file_format,
+    read_log_files,
+    split_logs_url,
+)
+from ingestion.usage_logs.normalize import connect
+from ingestion.usage_logs.settings import (
+    EVENT_KEY,
+    EVENTS_TABLE,
+    FILES_TABLE,
+    QUARANTINE_KEY,
+    QUARANTINE_TABLE,
+)
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_HINTS = dlt.mark.make_hints(
+    table_name=QUARANTINE_TABLE, write_disposition="merge", primary_key=list(QUARANTINE_KEY)
+)
+FILES_HINTS = dlt.mark.make_hints(
+    table_name=FILES_TABLE, write_disposition="merge", primary_key="file_url"
+)
+
+
+@dlt.transformer(
+    name=EVENTS_TABLE,
+    table_name=EVENTS_TABLE,
+    write_disposition="merge",
+    primary_key=list(EVENT_KEY),
+    # When one load holds the same key twice (overlapping files), the newest file wins.
+    columns={"_source_modified_at": {"dedup_sort": "desc"}},
+)
+def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
+    """Read new or changed log files and yield normalised events, quarantine and file tallies."""
+    seen: dict[str, str] = dlt.current.resource_state().setdefault("files", {})
+    todo: list[tuple[FileItemDict, FileTally]] = []
+    for item in files:
+        fmt = file_format(item["file_name"])
+        if fmt is None:
+            log.info("skipping %s: not a .jsonl/.json/.ndjson[.gz] or .parquet file", item["file_url"])
+        elif seen.get(item["file_url"]) != file_fingerprint(item):
+            todo.append((item, _tally(item, fmt)))
+    if not todo:
+        return
+    con = connect()
+    try:
+        for batch in read_log_files(con, todo):
+            if batch.events.num_rows:
+                yield batch.events
+            # Yielded even when empty, so that the quarantine table exists from the first run on.
+            yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
+    finally:
+        con.close()
+    ingested_at = datetime.now(UTC)
+    rows = [tally.as_row() | {"ingested_at": ingested_at} for _, tally in todo]
+    yield dlt.mark.with_hints(rows, FILES_HINTS, create_table_variant=True)
+    # Marked only once the files were read whole; dlt commits this state with the load package.
+    for item, _ in todo:
+        seen[item["file_url"]] = file_fingerprint(item)
+
+
+def _tally(item: FileItemDict, fmt: str) -> FileTally:
+    return FileTally(
+        file_url=item["file_url"],
+        relative_path=item["relative_path"],
+        file_format=fmt,
+        size_bytes=item.get("size_in_bytes") or 0,
+        modified_at=item["modification_date"],
+    )
+
+
+@dlt.source(name="usage_logs", max_table_nesting=0)
+def usage_logs_source(logs_url: str = dlt.config.value, files_per_page: int = 500) -> DltResource:
+    """Usage logs under `logs_url`: a folder, a glob, or any fsspec URL (s3://, gs://, ...)."""
+    bucket_url, file_glob = split_logs_url(logs_url)
+    files = filesystem(bucket_url=bucket_url, file_glob=file_glob, files_per_page=files_per_page)
+    return files | usage_events

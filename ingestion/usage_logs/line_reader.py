@@ -1,0 +1,112 @@
+"""Turn a log file (JSONL, JSONL.gz or Parquet) into Arrow batches of numbered text lines.
+
+Lines are cut with NumPy on whole blocks and handed to Arrow without copying, so that a
+file of millions of events never becomes millions of Python objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.usage_logs.settings import PARQUET_BATCH_ROWS, READ_BLOCK_BYTES
+
+LINES_SCHEMA = pa.schema(
+    [
+        pa.field("_source_line", pa.int64(), nullable=False),
+        pa.field("_source_record", pa.int32(), nullable=False),
+        pa.field("line", pa.large_string()),
+    ]
+)
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def lines_table(body: bytes | memoryview, first_line_number: int) -> pa.Table:
+    """Split `body` (whole lines) into a numbered lines table without copying the text.
+
+    Each value keeps its trailing newline: JSON parsers ignore it and it saves a copy.
+    """
+    data = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(data == 10) + 1
+    if len(data) and data[-1] != 10:
+        ends = np.append(ends, len(data))
+    offsets = np.concatenate([np.zeros(1, dtype=np.int64), ends.astype(np.int64)])
+    n = len(ends)
+    lines = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(body))
+    try:
+        lines.validate(full=True)
+    except pa.ArrowInvalid:
+        # Invalid UTF-8 somewhere in the block: replace the bad bytes, keep every line.
+        fixed = bytes(body).decode("utf-8", errors="replace").encode("utf-8")
+        return lines_table(fixed, first_line_number)
+    numbers = pa.array(np.arange(first_line_number, first_line_number + n, dtype=np.int64))
+    records = pa.array(np.zeros(n, dtype=np.int32))
+    return pa.Table.from_arrays([numbers, records, lines], schema=LINES_SCHEMA)
+
+
+def iter_jsonl_lines(stream: BinaryIO, block_bytes: int = READ_BLOCK_BYTES) -> Iterator[pa.Table]:
+    """Yield numbered line tables from an uncompressed byte stream, one block at a time."""
+    carry = b""
+    next_line = 1
+    while True:
+        block = stream.read(block_bytes)
+        if not block:
+            break
+        buf = carry + block if carry else block
+        cut = buf.rfind(b"\n")
+        if cut < 0:
+            carry = buf
+            continue
+        # memoryview slices share the block's memory instead of copying it.
+        table = lines_table(memoryview(buf)[: cut + 1], next_line)
+        carry = buf[cut + 1 :]
+        next_line += table.num_rows
+        yield table
+    if carry:
+        yield lines_table(carry, next_line)
+
+
+def open_decompressed(raw: BinaryIO) -> BinaryIO:
+    """Wrap `raw` in a gzip decoder when its first bytes say it is gzip."""
+    head = raw.read(2)
+    raw.seek(0)
+    if head == GZIP_MAGIC:
+        return pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "gzip")
+    return raw
+
+
+def iter_parquet_rows(raw: BinaryIO, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[pa.Table]:
+    """Yield a Parquet file's rows as numbered tables: _source_line, _source_record, row (a struct)."""
+    parquet = pq.ParquetFile(raw)
+    next_row = 1
+    for batch in parquet.iter_batches(batch_size=batch_rows):
+        n = batch.num_rows
+        row = pa.StructArray.from_arrays(batch.columns, names=batch.schema.names)
+        yield pa.table(
+            {
+                "_source_line": pa.array(np.arange(next_row, next_row + n, dtype=np.int64)),
+                "_source_record": pa.array(np.zeros(n, dtype=np.int32)),
+                "row": row,
+            }
+        )
+        next_row += n
+
+
+def parquet_rows_to_lines(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
+    """Turn pooled Parquet rows (of one or many files) into JSON text lines, in one pass.
+
+    Going through JSON text lets Parquet rows take the very same validation path as JSONL.
+    """
+    con.register("parquet_rows", rows)
+    try:
+        return con.sql(
+            "select * exclude (row), cast(to_json(row) as varchar) as line from parquet_rows"
+        ).to_arrow_table()
+    finally:
+        con.unregister("parquet_rows")

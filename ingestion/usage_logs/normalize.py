@@ -1,0 +1,265 @@
+"""Validate and normalise numbered log lines to the usage-event contract, in DuckDB.
+
+One set-based pass per batch: JSON is parsed once (multi-path extraction), values are cast,
+aliases and defaults applied, timestamps moved to UTC, and every line ends up either in the
+events output or in the quarantine output with all of its reasons. Nothing is dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingestion.usage_logs.settings import (
+    ALIASES,
+    CONTRACT_FIELDS,
+    KEY_SOURCES,
+    NON_NEGATIVE_FIELDS,
+    REQUIRED_FIELDS,
+)
+
+# Every JSON key we read: contract fields, then aliases.
+_KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
+SCAN_CHUNK_ROWS = 16_384
+_IDX = {k: i + 1 for i, k in enumerate(_KEYS)}  # DuckDB lists are 1-based
+
+MACROS = """
+create or replace macro tl_bool(x) as
+    case lower(x) when 'true' then true when '1' then true when 'false' then false when '0' then false end;
+create or replace macro tl_ts(x) as
+    case when try_cast(x as double) is not null
+         then cast(epoch_ms(cast(try_cast(x as double) as bigint)) as timestamptz)
+         else try_cast(x as timestamptz) end;
+"""
+
+
+def _raw(field: str) -> str:
+    """Text value of a field, aliases folded in (canonical name first), blanks as NULL."""
+    names = [field] + [alias for alias, canon in ALIASES.items() if canon == field]
+    parts = [f"nullif(v[{_IDX[n]}], '')" for n in names]
+    return parts[0] if len(parts) == 1 else "coalesce(" + ", ".join(parts) + ")"
+
+
+def _typed(field: str, kind: str) -> str:
+    """Typed value from the `numbers` CTE (r_<field> text, n_<field> as double)."""
+    return {
+        "string": f"r_{field}",
+        # Integral doubles only: '12.5' must not become 12 or 13.
+        "int": f"case when n_{field} = trunc(n_{field}) and abs(n_{field}) < 9e15 "
+        f"then cast(n_{field} as bigint) end",
+        "bool": f"tl_bool(r_{field})",
+        "decimal": f"cast(n_{field} as decimal(20, 10))",
+        "timestamp": f"tl_ts(r_{field})",
+    }[kind]
+
+
+def _checks() -> list[tuple[str, str]]:
+    """(condition, reason) pairs over the `typed` CTE; a line is bad when any holds."""
+    checks: list[tuple[str, str]] = []
+    for f in REQUIRED_FIELDS:
+        checks.append((f"r_{f} is null", f"missing_field:{f}"))
+    checks.append(
+        (
+            "r_timestamp is not null and (t_timestamp is null "
+            "or t_timestamp < timestamptz '2000-01-01' or t_timestamp >= timestamptz '2100-01-01')",
+            "invalid_timestamp",
+        )
+    )
+    for f, kind in CONTRACT_FIELDS.items():
+        if kind in ("int", "bool", "decimal"):
+            checks.append((f"r_{f} is not null and t_{f} is null", f"invalid_value:{f}"))
+    for f in NON_NEGATIVE_FIELDS:
+        checks.append((f"t_{f} < 0", f"negative_value:{f}"))
+    checks += [
+        ("t_attempt < 1", "invalid_value:attempt"),
+        (
+            "r_key_source is not null and lower(r_key_source) not in "
+            + "("
+            + ", ".join(f"'{k}'" for k in KEY_SOURCES)
+            + ")",
+            "invalid_value:key_source",
+        ),
+        ("coalesce(t_cache_read_tokens, 0) > t_input_tokens", "cache_read_exceeds_input"),
+        (
+            "coalesce(t_cache_write_tokens, 0) > t_input_tokens - coalesce(t_cache_read_tokens, 0)",
+            "cache_write_exceeds_uncached_input",
+        ),
+        (
+            "coalesce(t_cache_write_1h_tokens, 0) > coalesce(t_cache_write_tokens, 0)",
+            "cache_write_1h_exceeds_cache_write",
+        ),
+        ("coalesce(t_reasoning_tokens, 0) > t_output_tokens", "reasoning_exceeds_output"),
+        (
+            "t_total_tokens is not null and t_total_tokens <> t_input_tokens + t_output_tokens",
+            "total_tokens_mismatch",
+        ),
+    ]
+    return checks
+
+
+def _known_keys_patch() -> str:
+    """A JSON merge patch that deletes every known key, leaving only the extra fields."""
+    return "{" + ",".join(f'"{k}":null' for k in _KEYS) + "}"
+
+
+def build_checked_sql() -> str:
+    paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in _KEYS) + "]"
+    known = "[" + ", ".join(f"'{k}'" for k in _KEYS) + "]"
+    raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
+    numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
+    number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
+    typed_cols = ",\n        ".join(f"{_typed(f, kind)} as t_{f}" for f, kind in CONTRACT_FIELDS.items())
+    checks = _checks()
+    known_count = " + ".join(f"(v[{i}] is not null)::int" for i in _IDX.values())
+    any_bad = "\n        or ".join(f"coalesce({cond}, false)" for cond, _ in checks)
+    reasons = ",\n            ".join(f"case when {cond} then '{reason}' end" for cond, reason in checks)
+    return f"""
+with extracted as (
+    -- One parse per line; malformed JSON gives NULL instead of failing the batch.
+    select _source_file, _source_modified_at, _source_line, _source_record, line, key_marks, null_marks,
+        try(json_extract_string(line, {paths})) as v
+    from lines
+),
+raw_values as (
+    select _source_file, _source_modified_at, _source_line, _source_record, line, key_marks, null_marks,
+        v is not null as is_json,
+        {known_count} as known_present,
+        v is not null and starts_with(ltrim(line), '{{') as is_object,
+        {raw_cols}
+    from extracted
+),
+numbers as (
+    select *,
+        {number_cols}
+    from raw_values
+),
+typed as (
+    select *,
+        {typed_cols}
+    from numbers
+),
+flagged as (
+    select *,
+        is_object and not (
+        {any_bad}
+        ) as is_valid
+    from typed
+)
+select *,
+    case
+        when is_valid then null
+        when not is_json then case when trim(line, e' \\t\\r\\n') = '' then 'empty_line' else 'invalid_json' end
+        when not is_object then 'not_a_json_object'
+        else array_to_string(list_filter([
+            {reasons}
+        ], lambda x: x is not null), '; ')
+    end as reason,
+    -- Fast path: when the '":' marks equal the known keys present plus the null-valued keys,
+    -- the object has no extra field with a value; anything else takes the exact json_keys test.
+    case when is_valid
+          and (key_marks <> known_present + null_marks or contains(line, '" :'))
+          and len(list_filter(json_keys(line), lambda k: not list_contains({known}, k))) > 0
+         then cast(json_merge_patch(line, '{_known_keys_patch()}') as varchar) end as extra_fields
+from flagged
+"""
+
+
+EVENT_COLUMNS = """
+    t_timestamp as "timestamp",
+    r_request_id as request_id,
+    coalesce(t_attempt, 1) as attempt,
+    r_tenant_id as tenant_id,
+    r_user_id as user_id,
+    coalesce(r_feature, 'unattributed') as feature,
+    r_agent as agent,
+    coalesce(lower(r_action_type), 'other') as action_type,
+    lower(r_provider) as provider,
+    r_model as model,
+    r_region as region,
+    coalesce(lower(r_key_source), 'system') as key_source,
+    t_input_tokens as input_tokens,
+    t_output_tokens as output_tokens,
+    coalesce(t_cache_read_tokens, 0) as cache_read_tokens,
+    coalesce(t_cache_write_tokens, 0) as cache_write_tokens,
+    coalesce(t_cache_write_1h_tokens, 0) as cache_write_1h_tokens,
+    coalesce(t_reasoning_tokens, 0) as reasoning_tokens,
+    t_input_tokens + t_output_tokens as total_tokens,
+    t_latency_ms as latency_ms,
+    coalesce(lower(r_status), 'ok') as status,
+    coalesce(t_retry_count, 0) as retry_count,
+    coalesce(t_cache_hit, coalesce(t_cache_read_tokens, 0) > 0) as cache_hit,
+    coalesce(t_batch, lower(r_service_tier) = 'batch', false) as batch,
+    case when coalesce(t_batch, false) then 'batch' else coalesce(lower(r_service_tier), 'standard') end
+        as service_tier,
+    r_session_id as session_id,
+    r_prompt_template_id as prompt_template_id,
+    t_computed_cost as computed_cost,
+    extra_fields,
+    _source_file,
+    _source_line,
+    _source_record,
+    _source_modified_at
+"""
+
+QUARANTINE_COLUMNS = [
+    "_source_file",
+    "_source_line",
+    "_source_record",
+    "raw_text",
+    "reason",
+    "_source_modified_at",
+]
+
+NORMALIZE_SQL = f"""
+with checked as ({build_checked_sql()})
+select
+    {EVENT_COLUMNS},
+    reason,
+    case when reason is not null then rtrim(line, e'\\r\\n') end as raw_text
+from checked
+"""
+
+
+@dataclass
+class NormalizedBatch:
+    events: pa.Table
+    quarantine: pa.Table
+
+    @property
+    def records(self) -> int:
+        return self.events.num_rows + self.quarantine.num_rows
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB for normalising batches (UTC, bounded memory)."""
+    con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(MACROS)
+    return con
+
+
+def normalize_lines(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> NormalizedBatch:
+    """Split numbered lines (of one or many files) into contract events and quarantine rows.
+
+    `lines` has the columns _source_file, _source_modified_at, _source_line, _source_record, line.
+    """
+    text = lines.column("line")
+    lines = lines.append_column("key_marks", pc.count_substring(text, '":'))
+    lines = lines.append_column("null_marks", pc.count_substring(text, '":null'))
+    # Small record batches let DuckDB scan the Arrow input on every core.
+    chunked = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_CHUNK_ROWS), lines.schema)
+    con.register("lines", chunked)
+    try:
+        out = con.sql(NORMALIZE_SQL).to_arrow_table()
+    finally:
+        con.unregister("lines")
+    reasons = out.column("reason")
+    if reasons.null_count == out.num_rows:  # the common case: nothing to quarantine
+        return NormalizedBatch(out.drop_columns(["reason", "raw_text"]), out.select(QUARANTINE_COLUMNS).slice(0, 0))
+    bad = pc.is_valid(reasons)
+    events = out.filter(pc.invert(bad)).drop_columns(["reason", "raw_text"])
+    quarantine = out.filter(bad).select(QUARANTINE_COLUMNS)
+    return NormalizedBatch(events=events, quarantine=quarantine)

@@ -1,0 +1,1 @@
+"""Dagster definitions, the `tokenlake` command and the settings they share."""

@@ -1,0 +1,119 @@
+"""The `tokenlake` command.
+
+    tokenlake run              the whole pipeline once, headless (cron, CI, scripts)
+    tokenlake demo             demo data -> whole pipeline -> Dagster UI on 127.0.0.1:3000
+    tokenlake generate-demo    only write demo log files
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+
+DEFAULT_DEMO_EVENTS = 200_000
+
+
+def _prepare_environment(settings: Settings) -> None:
+    """State folders, DAGSTER_HOME with our dagster.yaml, and the variables child tools read."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.dagster_home.mkdir(parents=True, exist_ok=True)
+    target = settings.dagster_home / "dagster.yaml"
+    if not target.exists():
+        shutil.copyfile(REPO_ROOT / "orchestration" / "dagster.yaml", target)
+    for name, value in settings.export_for_tools().items():
+        os.environ.setdefault(name, value)
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        print("preparing the dbt manifest (dbt parse) ...", flush=True)
+        subprocess.run(
+            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            check=True,
+        )
+
+
+def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
+    """Materialise every asset once, in this process, recorded in the Dagster instance."""
+    _prepare_environment(settings)
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import defs
+
+    started = time.perf_counter()
+    print(f"tokenlake: running {job_name} (warehouse {settings.warehouse}, logs {settings.logs_url})", flush=True)
+    with DagsterInstance.get() as instance:
+        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False)
+    elapsed = time.perf_counter() - started
+    if result.success:
+        print(f"tokenlake: {job_name} succeeded in {elapsed:.1f}s (run {result.run_id})", flush=True)
+    else:
+        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        print(f"tokenlake: {job_name} FAILED after {elapsed:.1f}s in {', '.join(failed) or 'the run'}", file=sys.stderr)
+    return result.success
+
+
+def ensure_demo_data(settings: Settings, events: int) -> None:
+    """Write demo logs unless they exist (demo data lives at $TOKENLAKE_HOME/demo)."""
+    from ingestion.demo import generate
+
+    if (settings.demo_dir / "manifest.json").exists():
+        print(f"tokenlake: demo data already at {settings.demo_dir}", flush=True)
+        return
+    print(f"tokenlake: generating ~{events:,} demo events under {settings.demo_dir} ...", flush=True)
+    manifest = generate(settings.demo_dir, events)
+    print(f"tokenlake: wrote {manifest.events:,} events in {manifest.files:,} files", flush=True)
+
+
+def serve_ui(settings: Settings, host: str, port: int) -> int:
+    """Start `dagster dev` on the tokenlake code location (blocks until stopped)."""
+    _prepare_environment(settings)
+    cmd = [
+        sys.executable, "-m", "dagster", "dev",
+        "-m", "orchestration.definitions",
+        "-h", host, "-p", str(port),
+    ]  # fmt: skip
+    print(f"tokenlake: Dagster UI on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    return subprocess.call(cmd, cwd=REPO_ROOT)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="tokenlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the whole pipeline once, headless")
+    run.add_argument("--job", default="full_pipeline", help="job to run (default: full_pipeline)")
+    demo = sub.add_parser("demo", help="generate demo data, run the pipeline, start the UI")
+    demo.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=3000)
+    demo.add_argument("--no-ui", action="store_true", help="stop after the pipeline run")
+    gen = sub.add_parser("generate-demo", help="only write demo log files")
+    gen.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
+    gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
+    args = parser.parse_args(argv)
+
+    settings = Settings.from_env()
+    if args.command == "run":
+        sys.exit(0 if run_pipeline(settings, args.job) else 1)
+    if args.command == "generate-demo":
+        from ingestion.demo import generate
+
+        manifest = generate(args.out or settings.demo_dir, args.events)
+        print(f"wrote {manifest.events:,} events in {manifest.files:,} files")
+        return
+    if args.command == "demo":
+        if "TOKENLAKE_LOGS_URL" not in os.environ:
+            ensure_demo_data(settings, args.events)
+        if not run_pipeline(settings):
+            sys.exit(1)
+        if not args.no_ui:
+            sys.exit(serve_ui(settings, args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

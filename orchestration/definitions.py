@@ -1,0 +1,26 @@
+"""The one Dagster `Definitions` of tokenlake: each domain under defs/ contributes its own."""
+
+import os
+
+import dagster as dg
+
+from orchestration.defs.usage_logs import definitions as usage_logs
+from orchestration.defs.warehouse import definitions as warehouse
+from orchestration.settings import Settings
+
+settings = Settings.from_env()
+# dbt runs as a child process with the dbt project as working directory: give it absolute paths.
+for name, value in settings.export_for_tools().items():
+    os.environ.setdefault(name, value)
+
+full_pipeline_job = dg.define_asset_job(
+    "full_pipeline",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.keys(usage_logs.LOG_FILES_KEY),
+    description="Everything once: sources -> raw -> staging -> marts. What `tokenlake run` executes.",
+)
+
+defs = dg.Definitions.merge(
+    usage_logs.definitions(),
+    warehouse.definitions(),
+    dg.Definitions(jobs=[full_pipeline_job]),
+)

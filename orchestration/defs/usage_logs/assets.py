@@ -1,0 +1,85 @@
+"""Usage-log ingestion: files under TOKENLAKE_LOGS_URL -> raw tables in the warehouse (via dlt).
+
+One dlt run writes three tables, so one multi-asset materialises three assets: the events,
+the quarantine and the per-file tallies.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster_dlt import DagsterDltResource, DagsterDltTranslator
+from dagster_dlt.translator import DltResourceTranslatorData
+
+from ingestion.pipeline import warehouse_pipeline
+from ingestion.usage_logs import usage_logs_source
+from ingestion.usage_logs.report import check_balanced, ingest_report
+from orchestration.settings import Settings
+
+LOG_FILES_KEY = dg.AssetKey(["sources", "usage_log_files"])
+RAW_EVENTS_KEY = dg.AssetKey(["raw", "usage_events"])
+RAW_QUARANTINE_KEY = dg.AssetKey(["raw", "usage_events_quarantine"])
+RAW_FILES_KEY = dg.AssetKey(["raw", "usage_log_files"])
+PIPELINE_NAME = "usage_logs"
+
+log_files = dg.AssetSpec(
+    LOG_FILES_KEY,
+    description="Usage-log files (JSONL, JSONL.gz, Parquet, OTLP/JSON) under TOKENLAKE_LOGS_URL.",
+    group_name="sources",
+    kinds={"file"},
+)
+
+RAW_SPECS = [
+    dg.AssetSpec(
+        RAW_EVENTS_KEY,
+        deps=[LOG_FILES_KEY],
+        group_name="raw",
+        kinds={"dlt", "duckdb"},
+        description=(
+            "One row per attempt in the usage-event contract's shape, merged on (request_id, attempt): "
+            "a re-delivered attempt replaces the earlier row."
+        ),
+    ),
+    dg.AssetSpec(
+        RAW_QUARANTINE_KEY,
+        deps=[LOG_FILES_KEY],
+        group_name="raw",
+        kinds={"dlt", "duckdb"},
+        description="Records that were not loaded: source file, line, raw text and every reason.",
+    ),
+    dg.AssetSpec(
+        RAW_FILES_KEY,
+        deps=[LOG_FILES_KEY],
+        group_name="raw",
+        kinds={"dlt", "duckdb"},
+        description="One row per log file read: lines read = loaded + quarantined + skipped.",
+    ),
+]
+
+
+class UsageLogsTranslator(DagsterDltTranslator):
+    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
+        return super().get_asset_spec(data).replace_attributes(key=dg.AssetKey(["raw", data.resource.name]))
+
+
+@dg.multi_asset(specs=RAW_SPECS, name="usage_logs", pool="warehouse")
+def usage_logs_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[dg.MaterializeResult]:
+    """Load new or changed log files (dlt state remembers which were read)."""
+    settings = Settings.from_env()
+    pipeline = warehouse_pipeline(PIPELINE_NAME, settings.warehouse, settings.dlt_dir)
+    source = usage_logs_source(logs_url=settings.logs_url)
+    results = list(
+        dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=UsageLogsTranslator())
+    )
+    load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []
+    report = check_balanced(ingest_report(settings.warehouse, load_ids))
+    context.log.info("usage logs: %s", report.summary())
+    dlt_metadata = results[0].metadata if results else {}
+    yield dg.MaterializeResult(
+        asset_key=RAW_EVENTS_KEY,
+        metadata={**(dlt_metadata or {}), "rows_loaded": report.rows_loaded, "files_read": report.files},
+    )
+    yield dg.MaterializeResult(asset_key=RAW_QUARANTINE_KEY, metadata={"rows_quarantined": report.rows_quarantined})
+    yield dg.MaterializeResult(
+        asset_key=RAW_FILES_KEY,
+        metadata={k: v for k, v in report.as_dict().items() if k != "unbalanced_files"},
+    )
