@@ -20,6 +20,7 @@ from dlt.sources.filesystem import filesystem
 
 from ingestion.usage_logs.helpers import (
     FileTally,
+    RunKeys,
     file_fingerprint,
     file_format,
     read_log_files,
@@ -65,14 +66,20 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     if not todo:
         return
     con = connect()
+    keys = RunKeys()
     try:
         for batch in read_log_files(con, todo):
             if batch.events.num_rows:
+                keys.add(batch.events)
                 yield batch.events
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
+        # The hint is stored in the schema, so it is set on every run, true or false.
+        deduplicated = dlt.mark.make_hints(additional_table_hints={"x-stage-data-deduplicated": keys.duplicates == 0})
+        yield dlt.mark.with_hints(batch.events.slice(0, 0), deduplicated)
     finally:
         con.close()
+        keys.close()
     ingested_at = datetime.now(UTC)
     rows = [tally.as_row() | {"ingested_at": ingested_at} for _, tally in todo]
     yield dlt.mark.with_hints(rows, FILES_HINTS, create_table_variant=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,14 +20,18 @@ from ingestion.usage_logs.line_reader import (
     iter_parquet_rows,
     open_decompressed,
     parquet_rows_to_lines,
+    unreadable_file_line,
 )
-from ingestion.usage_logs.normalize import NormalizedBatch, normalize_lines
+from ingestion.usage_logs.normalize import NormalizedBatch, normalize, normalize_arrow
+from ingestion.usage_logs.scan import SMALL_FILE_BYTES, file_lines_sql
 from ingestion.usage_logs.settings import (
-    BATCH_LINES,
     GZIP_SUFFIX,
     JSONL_SUFFIXES,
     PARQUET_SUFFIXES,
+    POOL_ROWS,
 )
+
+log = logging.getLogger(__name__)
 
 GLOB_CHARS = "*?["
 
@@ -72,6 +77,7 @@ class FileTally:
     file_format: str
     size_bytes: int
     modified_at: datetime
+    reader: str = "duckdb"
     lines_read: int = 0
     records_read: int = 0
     records_skipped: int = 0
@@ -82,11 +88,16 @@ class FileTally:
     def balanced(self) -> bool:
         return self.records_read == self.rows_loaded + self.rows_quarantined + self.records_skipped
 
+    def reset(self) -> None:
+        self.lines_read = self.records_read = self.records_skipped = 0
+        self.rows_loaded = self.rows_quarantined = 0
+
     def as_row(self) -> dict:
         return {
             "file_url": self.file_url,
             "relative_path": self.relative_path,
             "file_format": self.file_format,
+            "reader": self.reader,
             "size_bytes": self.size_bytes,
             "modified_at": self.modified_at,
             "lines_read": self.lines_read,
@@ -98,25 +109,84 @@ class FileTally:
         }
 
 
-def _iter_file_batches(item: FileItemDict, tally: FileTally) -> Iterator[pa.Table]:
-    """One file's contents in numbered batches: text lines (JSONL) or row structs (Parquet)."""
+def is_otlp_export(item: FileItemDict, file_format: str) -> bool:
+    """Does the file start with an OTLP/JSON export (`{"resourceSpans": ...`)?"""
+    if file_format != "jsonl":
+        return False
     with item.open(mode="rb", compression="disable") as raw:
-        if tally.file_format == "parquet":
-            batches = iter_parquet_rows(raw)
-        else:
-            batches = iter_jsonl_lines(open_decompressed(raw))
-        for batch in batches:
-            tally.lines_read += batch.num_rows
-            yield _with_source(batch, item["file_url"], tally.modified_at)
+        head = open_decompressed(raw).read(4096)
+    first = head.lstrip().split(b"\n", 1)[0]
+    return bool(pc.match_substring_regex(pa.array([first.decode("utf-8", "replace")]), otlp.OTLP_LINE_PATTERN)[0].as_py())
 
 
-def _with_source(lines: pa.Table, file_url: str, modified_at: datetime) -> pa.Table:
-    """Add the file's URL and modification time as columns (dictionary-encoded, no copies)."""
-    n = lines.num_rows
-    zeros = pa.array(np.zeros(n, dtype=np.int32))
-    file_col = pa.DictionaryArray.from_arrays(zeros, pa.array([file_url], pa.string()))
-    stamp = pa.array([modified_at], pa.timestamp("us", tz="UTC"))
-    return lines.add_column(0, "_source_file", file_col).add_column(1, "_source_modified_at", stamp.take(zeros))
+def duckdb_path(con: duckdb.DuckDBPyConnection, item: FileItemDict) -> str:
+    """A path DuckDB can open: local files directly, anything else through the file's fsspec."""
+    fs = item.fsspec
+    if "file" in fs.protocol or "local" in fs.protocol:
+        return item.local_file_path
+    con.register_filesystem(fs)
+    return item["file_url"]
+
+
+class RunKeys:
+    """Every (request_id, attempt) yielded in this run, to tell dlt whether it must deduplicate.
+
+    dlt's merge deduplicates staged rows with a window over the whole load; when no key repeats
+    (the usual case) that pass is skipped, which roughly halves the load time.
+    """
+
+    def __init__(self) -> None:
+        # Its own connection: the reading connection is busy streaming results while keys are added.
+        self.con = duckdb.connect(config={"threads": 2})
+        self.duplicates = 0
+        self.con.execute("create table run_keys (request_id varchar, attempt bigint)")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def add(self, events: pa.Table) -> None:
+        self.con.register("batch_keys", events.select(["request_id", "attempt"]))
+        try:
+            self.duplicates += self.con.execute(
+                """
+                select (select count(*) from batch_keys)
+                     - (select count(*) from (select distinct request_id, attempt from batch_keys))
+                     + (select count(*) from batch_keys semi join run_keys using (request_id, attempt))
+                """
+            ).fetchone()[0]
+            self.con.execute("insert into run_keys select request_id, attempt from batch_keys")
+        finally:
+            self.con.unregister("batch_keys")
+
+
+def read_log_files(
+    con: duckdb.DuckDBPyConnection, items: list[tuple[FileItemDict, FileTally]]
+) -> Iterator[NormalizedBatch]:
+    """Normalise the records of many files; every file's tally gets its counts.
+
+    Big files are read by DuckDB itself (parallel, gzip included). Small files - hourly logs -
+    are read by Python and pooled, so that one SQL pass serves hundreds of them; OTLP exports
+    and files DuckDB cannot decode take the Python reader too.
+    """
+    tallies = {item["file_url"]: tally for item, tally in items}
+    pooled: list[tuple[FileItemDict, FileTally]] = []
+    for item, tally in items:
+        if tally.size_bytes < SMALL_FILE_BYTES or is_otlp_export(item, tally.file_format):
+            pooled.append((item, tally))
+            continue
+        try:
+            sql = file_lines_sql(duckdb_path(con, item), item["file_url"], tally.modified_at, tally.file_format, tally.size_bytes)
+            for batch in normalize(con, sql):
+                _count_batch(tallies, batch, native=True)
+                yield batch
+        except duckdb.Error as exc:
+            # Rows already yielded are merged again by key; the tally starts over.
+            log.warning("DuckDB could not read %s (%s); reading it line by line", item["file_url"], exc)
+            tally.reset()
+            pooled.append((item, tally))
+    yield from _read_pooled(con, pooled, tallies)
+    for tally in tallies.values():
+        tally.records_read += tally.records_skipped
 
 
 class _Pool:
@@ -135,49 +205,77 @@ class _Pool:
         tables = list(self.lines)
         if self.parquet:
             # Parquet files may differ in columns: unify them by name before turning rows to JSON.
-            rows = pa.concat_tables(self.parquet, promote_options="permissive")
-            tables.append(parquet_rows_to_lines(con, rows))
+            tables.append(parquet_rows_to_lines(con, pa.concat_tables(self.parquet, promote_options="permissive")))
         self.lines, self.parquet, self.rows = [], [], 0
-        return pa.concat_tables([t.cast(tables[0].schema) for t in tables], promote_options="permissive")
+        schema = tables[0].schema
+        return pa.concat_tables([t.cast(schema) for t in tables])
 
 
-def read_log_files(
-    con: duckdb.DuckDBPyConnection, items: list[tuple[FileItemDict, FileTally]], batch_lines: int = BATCH_LINES
+def _read_pooled(
+    con: duckdb.DuckDBPyConnection, items: list[tuple[FileItemDict, FileTally]], tallies: dict[str, FileTally]
 ) -> Iterator[NormalizedBatch]:
-    """Read many files, normalising their records together in batches of about `batch_lines`.
-
-    Small hourly files are pooled so that one SQL pass serves many of them; each file's tally
-    gets its record, loaded, quarantined and skipped counts from the results.
-    """
-    tallies = {item["file_url"]: tally for item, tally in items}
     pool = _Pool()
 
-    def flush() -> NormalizedBatch:
+    def flush() -> Iterator[NormalizedBatch]:
         lines = pool.take(con)
         if otlp.has_otlp(lines):
             lines, skipped = otlp.expand_spans(con, lines)
-            _count_into(tallies, skipped, "records_skipped")
-        _count_into(tallies, lines, "records_read")
-        batch = normalize_lines(con, lines)
-        _count_into(tallies, batch.events, "rows_loaded")
-        _count_into(tallies, batch.quarantine, "rows_quarantined")
-        return batch
+            _count_files(tallies, skipped, "records_skipped")
+        for batch in normalize_arrow(con, lines):
+            _count_batch(tallies, batch, native=False)
+            yield batch
 
     for item, tally in items:
-        for batch in _iter_file_batches(item, tally):
-            pool.add(batch)
-            if pool.rows >= batch_lines:
-                yield flush()
+        tally.reader = "python"
+        for batch in _python_batches(item, tally):
+            pool.add(_with_source(batch, item["file_url"], tally.modified_at))
+            if pool.rows >= POOL_ROWS:
+                yield from flush()
     if pool.rows:
-        yield flush()
-    for tally in tallies.values():
-        tally.records_read += tally.records_skipped
+        yield from flush()
 
 
-def _count_into(tallies: dict[str, FileTally], table: pa.Table, attr: str) -> None:
+def _python_batches(item: FileItemDict, tally: FileTally) -> Iterator[pa.Table]:
+    """Numbered lines (JSONL) or rows (Parquet) of one file; an unreadable file is one bad record."""
+    with item.open(mode="rb", compression="disable") as raw:
+        try:
+            if tally.file_format == "parquet":
+                batches = iter_parquet_rows(raw)
+            else:
+                batches = iter_jsonl_lines(open_decompressed(raw))
+            for batch in batches:
+                tally.lines_read += batch.num_rows
+                yield batch
+        except (pa.ArrowException, OSError, EOFError) as exc:
+            log.warning("cannot read %s: %s", item["file_url"], exc)
+            yield unreadable_file_line(exc)
+
+
+def _with_source(lines: pa.Table, file_url: str, modified_at: datetime) -> pa.Table:
+    """Add the file's URL and modification time as columns (dictionary-encoded, no copies)."""
+    zeros = pa.array(np.zeros(lines.num_rows, dtype=np.int32))
+    file_col = pa.DictionaryArray.from_arrays(zeros, pa.array([file_url], pa.string()))
+    stamp = pa.array([modified_at], pa.timestamp("us", tz="UTC")).take(zeros)
+    return lines.add_column(0, "_source_file", file_col).add_column(1, "_source_modified_at", stamp)
+
+
+def _count_files(tallies: dict[str, FileTally], table: pa.Table, attr: str) -> None:
     if table.num_rows == 0:
         return
-    counts = pc.value_counts(table.column("_source_file").combine_chunks())
-    for entry in counts.to_pylist():  # one entry per file, not per event
-        tally = tallies[entry["values"]]
-        setattr(tally, attr, getattr(tally, attr) + entry["counts"])
+    for row in table.group_by("_source_file").aggregate([("_source_file", "count")]).to_pylist():
+        tally = tallies[row["_source_file"]]
+        setattr(tally, attr, getattr(tally, attr) + row["_source_file_count"])
+
+
+def _count_batch(tallies: dict[str, FileTally], batch: NormalizedBatch, native: bool) -> None:
+    """Add one normalised batch's counts to its files' tallies (one entry per file, not per row)."""
+    for table, attr in ((batch.events, "rows_loaded"), (batch.quarantine, "rows_quarantined")):
+        if table.num_rows == 0:
+            continue
+        grouped = table.group_by("_source_file").aggregate([("_source_line", "count"), ("_source_line", "max")])
+        for row in grouped.to_pylist():
+            tally = tallies[row["_source_file"]]
+            setattr(tally, attr, getattr(tally, attr) + row["_source_line_count"])
+            tally.records_read += row["_source_line_count"]
+            if native:  # DuckDB numbered the lines: the last number is the count of lines read
+                tally.lines_read = max(tally.lines_read, row["_source_line_max"])

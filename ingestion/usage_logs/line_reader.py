@@ -14,7 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.usage_logs.settings import PARQUET_BATCH_ROWS, READ_BLOCK_BYTES
+from ingestion.usage_logs.settings import READ_BLOCK_BYTES
+
+PARQUET_BATCH_ROWS = 100_000
 
 LINES_SCHEMA = pa.schema(
     [
@@ -82,31 +84,36 @@ def open_decompressed(raw: BinaryIO) -> BinaryIO:
 
 
 def iter_parquet_rows(raw: BinaryIO, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[pa.Table]:
-    """Yield a Parquet file's rows as numbered tables: _source_line, _source_record, row (a struct)."""
-    parquet = pq.ParquetFile(raw)
+    """A Parquet file's rows as numbered tables: _source_line, _source_record, row (a struct)."""
     next_row = 1
-    for batch in parquet.iter_batches(batch_size=batch_rows):
+    for batch in pq.ParquetFile(raw).iter_batches(batch_size=batch_rows):
         n = batch.num_rows
-        row = pa.StructArray.from_arrays(batch.columns, names=batch.schema.names)
         yield pa.table(
             {
                 "_source_line": pa.array(np.arange(next_row, next_row + n, dtype=np.int64)),
                 "_source_record": pa.array(np.zeros(n, dtype=np.int32)),
-                "row": row,
+                "row": pa.StructArray.from_arrays(batch.columns, names=batch.schema.names),
             }
         )
         next_row += n
 
 
 def parquet_rows_to_lines(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.Table:
-    """Turn pooled Parquet rows (of one or many files) into JSON text lines, in one pass.
+    """Pooled Parquet rows (of one or many files) as JSON text lines, in one pass.
 
     Going through JSON text lets Parquet rows take the very same validation path as JSONL.
     """
     con.register("parquet_rows", rows)
     try:
-        return con.sql(
-            "select * exclude (row), cast(to_json(row) as varchar) as line from parquet_rows"
-        ).to_arrow_table()
+        return con.sql("select * exclude (row), cast(to_json(row) as varchar) as line from parquet_rows").to_arrow_table()
     finally:
         con.unregister("parquet_rows")
+
+
+def unreadable_file_line(error: Exception) -> pa.Table:
+    """A single line standing for a file that cannot be read at all, so that it is quarantined."""
+    message = f"unreadable file: {type(error).__name__}: {error}"
+    return pa.Table.from_arrays(
+        [pa.array([0], pa.int64()), pa.array([0], pa.int32()), pa.array([message], pa.large_string())],
+        schema=LINES_SCHEMA,
+    )

@@ -7,6 +7,7 @@ events output or in the quarantine output with all of its reasons. Nothing is dr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -23,7 +24,8 @@ from ingestion.usage_logs.settings import (
 
 # Every JSON key we read: contract fields, then aliases.
 _KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
-SCAN_CHUNK_ROWS = 16_384
+SCAN_CHUNK_ROWS = 16_384  # Arrow batches small enough for DuckDB to scan on every core
+OUTPUT_BATCH_ROWS = 250_000
 _IDX = {k: i + 1 for i, k in enumerate(_KEYS)}  # DuckDB lists are 1-based
 
 MACROS = """
@@ -113,20 +115,18 @@ def build_checked_sql() -> str:
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
     typed_cols = ",\n        ".join(f"{_typed(f, kind)} as t_{f}" for f, kind in CONTRACT_FIELDS.items())
     checks = _checks()
-    known_count = " + ".join(f"(v[{i}] is not null)::int" for i in _IDX.values())
     any_bad = "\n        or ".join(f"coalesce({cond}, false)" for cond, _ in checks)
     reasons = ",\n            ".join(f"case when {cond} then '{reason}' end" for cond, reason in checks)
     return f"""
-with extracted as (
+extracted as (
     -- One parse per line; malformed JSON gives NULL instead of failing the batch.
-    select _source_file, _source_modified_at, _source_line, _source_record, line, key_marks, null_marks,
+    select _source_file, _source_modified_at, _source_line, _source_record, line,
         try(json_extract_string(line, {paths})) as v
-    from lines
+    from (select * replace (coalesce(line, '') as line) from lines)
 ),
 raw_values as (
-    select _source_file, _source_modified_at, _source_line, _source_record, line, key_marks, null_marks,
+    select _source_file, _source_modified_at, _source_line, _source_record, line,
         v is not null as is_json,
-        {known_count} as known_present,
         v is not null and starts_with(ltrim(line), '{{') as is_object,
         {raw_cols}
     from extracted
@@ -151,18 +151,18 @@ flagged as (
 select *,
     case
         when is_valid then null
+        when _source_line = 0 then 'unreadable_file'
         when not is_json then case when trim(line, e' \\t\\r\\n') = '' then 'empty_line' else 'invalid_json' end
         when not is_object then 'not_a_json_object'
         else array_to_string(list_filter([
             {reasons}
         ], lambda x: x is not null), '; ')
     end as reason,
-    -- Fast path: when the '":' marks equal the known keys present plus the null-valued keys,
-    -- the object has no extra field with a value; anything else takes the exact json_keys test.
+    -- Unknown keys are kept; merging into '{{}}' drops those whose value is null.
     case when is_valid
-          and (key_marks <> known_present + null_marks or contains(line, '" :'))
           and len(list_filter(json_keys(line), lambda k: not list_contains({known}, k))) > 0
-         then cast(json_merge_patch(line, '{_known_keys_patch()}') as varchar) end as extra_fields
+         then nullif(cast(json_merge_patch('{{}}', json_merge_patch(line, '{_known_keys_patch()}')) as varchar), '{{}}')
+    end as extra_fields
 from flagged
 """
 
@@ -213,8 +213,21 @@ QUARANTINE_COLUMNS = [
     "_source_modified_at",
 ]
 
-NORMALIZE_SQL = f"""
-with checked as ({build_checked_sql()})
+CHECKED_SQL = build_checked_sql()
+
+
+def normalize_sql(lines_sql: str) -> str:
+    """The whole normalisation over `lines_sql`, a query with the columns
+    _source_file, _source_modified_at, _source_line, _source_record, line."""
+    return f"""
+with lines as ({lines_sql}),
+{CHECKED_SQL.strip()}
+"""
+
+
+def _final_sql(lines_sql: str) -> str:
+    return f"""
+with checked as ({normalize_sql(lines_sql)})
 select
     {EVENT_COLUMNS},
     reason,
@@ -228,38 +241,56 @@ class NormalizedBatch:
     events: pa.Table
     quarantine: pa.Table
 
-    @property
-    def records(self) -> int:
-        return self.events.num_rows + self.quarantine.num_rows
-
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB for normalising batches (UTC, bounded memory)."""
+    """An in-memory DuckDB for reading and normalising logs (UTC, bounded memory)."""
     con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
     con.execute("set TimeZone = 'UTC'")
     con.execute(MACROS)
     return con
 
 
-def normalize_lines(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> NormalizedBatch:
-    """Split numbered lines (of one or many files) into contract events and quarantine rows.
+def normalize(
+    con: duckdb.DuckDBPyConnection, lines_sql: str, batch_rows: int = OUTPUT_BATCH_ROWS
+) -> Iterator[NormalizedBatch]:
+    """Contract events and quarantine rows for every line of `lines_sql` (a DuckDB scan).
 
-    `lines` has the columns _source_file, _source_modified_at, _source_line, _source_record, line.
+    The scan numbers lines with a streaming window, which runs in file order on one thread;
+    its output is handed over in batches to a second connection that normalises them in
+    parallel (doing both in one query would keep the whole query on that one thread).
     """
-    text = lines.column("line")
-    lines = lines.append_column("key_marks", pc.count_substring(text, '":'))
-    lines = lines.append_column("null_marks", pc.count_substring(text, '":null'))
-    # Small record batches let DuckDB scan the Arrow input on every core.
-    chunked = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_CHUNK_ROWS), lines.schema)
-    con.register("lines", chunked)
+    worker = connect()
     try:
-        out = con.sql(NORMALIZE_SQL).to_arrow_table()
+        pending: list[pa.RecordBatch] = []
+        size = 0
+        for record_batch in con.sql(lines_sql).to_arrow_reader(batch_rows):
+            pending.append(record_batch)
+            size += record_batch.num_rows
+            if size >= batch_rows:
+                yield from normalize_arrow(worker, pa.Table.from_batches(pending))
+                pending, size = [], 0
+        if pending:
+            yield from normalize_arrow(worker, pa.Table.from_batches(pending))
     finally:
-        con.unregister("lines")
+        worker.close()
+
+
+def _split(out: pa.Table) -> NormalizedBatch:
     reasons = out.column("reason")
     if reasons.null_count == out.num_rows:  # the common case: nothing to quarantine
         return NormalizedBatch(out.drop_columns(["reason", "raw_text"]), out.select(QUARANTINE_COLUMNS).slice(0, 0))
     bad = pc.is_valid(reasons)
-    events = out.filter(pc.invert(bad)).drop_columns(["reason", "raw_text"])
-    quarantine = out.filter(bad).select(QUARANTINE_COLUMNS)
-    return NormalizedBatch(events=events, quarantine=quarantine)
+    return NormalizedBatch(
+        events=out.filter(pc.invert(bad)).drop_columns(["reason", "raw_text"]),
+        quarantine=out.filter(bad).select(QUARANTINE_COLUMNS),
+    )
+
+
+def normalize_arrow(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Iterator[NormalizedBatch]:
+    """Normalise lines held in memory (pooled small files, OTLP spans, batches of a scan)."""
+    chunked = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_CHUNK_ROWS), lines.schema)
+    con.register("arrow_lines", chunked)
+    try:
+        yield _split(con.sql(_final_sql("select * from arrow_lines")).to_arrow_table())
+    finally:
+        con.unregister("arrow_lines")

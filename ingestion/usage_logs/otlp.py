@@ -10,8 +10,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# OTLP export lines are recognised by this key; everything else is a plain usage record.
-OTLP_MARKER = '"resourceSpans"'
+# OTLP export lines are recognised by their key, everything else is a plain usage record.
+# An ExportTraceServiceRequest has one field, so the key opens the object: an anchored test is cheap.
+OTLP_LINE_PATTERN = r'^\s*\{\s*"resourceSpans"'
 
 # gen_ai.provider.name / gen_ai.system values -> our lower-case provider names.
 PROVIDER_NAMES = {
@@ -61,7 +62,7 @@ SPANS_SQL = f"""
 with docs as (
     select _source_file, _source_modified_at, _source_line, line
     from lines
-    where contains(line, '{OTLP_MARKER}') and json_valid(line)
+    where regexp_matches(line, '{OTLP_LINE_PATTERN}') and json_valid(line)
 ),
 resource_spans as (
     select _source_file, _source_modified_at, _source_line,
@@ -129,7 +130,7 @@ from attributed
 
 def has_otlp(lines: pa.Table) -> bool:
     """Cheap check: does any line of this batch look like an OTLP export?"""
-    return bool(pc.any(pc.match_substring(lines.column("line"), OTLP_MARKER)).as_py())
+    return bool(pc.any(pc.match_substring_regex(lines.column("line"), OTLP_LINE_PATTERN)).as_py())
 
 
 def expand_spans(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
@@ -146,7 +147,7 @@ def expand_spans(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Ta
         con.execute(
             f"""create or replace temp table export_lines as
             select _source_file, _source_line from lines
-            where contains(line, '{OTLP_MARKER}') and json_valid(line) and json_exists(line, '$.resourceSpans')"""
+            where regexp_matches(line, '{OTLP_LINE_PATTERN}') and json_valid(line)"""
         )
         columns = ", ".join(lines.column_names)
         out = con.sql(

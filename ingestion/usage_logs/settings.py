@@ -77,6 +77,5 @@ GZIP_SUFFIX = ".gz"
 
 # Bytes read per block; a block is cut at its last newline so that lines never split.
 READ_BLOCK_BYTES = 32 * 1024 * 1024
-# Lines normalised per SQL pass; small files are pooled up to this size.
-BATCH_LINES = 100_000
-PARQUET_BATCH_ROWS = 200_000
+# Small files are read by Python and pooled up to this many lines per SQL pass.
+POOL_ROWS = 200_000
