@@ -1,8 +1,8 @@
 """The `tokenlake` command.
 
-    tokenlake run              the whole pipeline once, headless (cron, CI, scripts)
-    tokenlake demo             demo data -> whole pipeline -> Dagster UI on 127.0.0.1:3000
-    tokenlake generate-demo    only write demo log files
+tokenlake run              the whole pipeline once, headless (cron, CI, scripts)
+tokenlake demo             demo data -> whole pipeline -> Dagster UI on 127.0.0.1:3000
+tokenlake generate-demo    only write demo log files
 """
 
 from __future__ import annotations
@@ -33,7 +33,15 @@ def _prepare_environment(settings: Settings) -> None:
     if not manifest.exists():
         print("preparing the dbt manifest (dbt parse) ...", flush=True)
         subprocess.run(
-            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
+            [
+                str(Path(sys.executable).with_name("dbt")),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ],
             check=True,
         )
 
@@ -46,15 +54,25 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
-    print(f"tokenlake: running {job_name} (warehouse {settings.warehouse}, logs {settings.logs_url})", flush=True)
+    print(
+        f"tokenlake: running {job_name} (warehouse {settings.warehouse}, logs {settings.logs_url})",
+        flush=True,
+    )
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, raise_on_error=False)
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, raise_on_error=False
+        )
     elapsed = time.perf_counter() - started
     if result.success:
-        print(f"tokenlake: {job_name} succeeded in {elapsed:.1f}s (run {result.run_id})", flush=True)
+        print(
+            f"tokenlake: {job_name} succeeded in {elapsed:.1f}s (run {result.run_id})", flush=True
+        )
     else:
         failed = [e.step_key for e in result.all_events if e.is_step_failure]
-        print(f"tokenlake: {job_name} FAILED after {elapsed:.1f}s in {', '.join(failed) or 'the run'}", file=sys.stderr)
+        print(
+            f"tokenlake: {job_name} FAILED after {elapsed:.1f}s in {', '.join(failed) or 'the run'}",
+            file=sys.stderr,
+        )
     return result.success
 
 
@@ -65,7 +83,9 @@ def ensure_demo_data(settings: Settings, events: int) -> None:
     if (settings.demo_dir / "manifest.json").exists():
         print(f"tokenlake: demo data already at {settings.demo_dir}", flush=True)
         return
-    print(f"tokenlake: generating ~{events:,} demo events under {settings.demo_dir} ...", flush=True)
+    print(
+        f"tokenlake: generating ~{events:,} demo events under {settings.demo_dir} ...", flush=True
+    )
     manifest = generate(settings.demo_dir, events)
     print(f"tokenlake: wrote {manifest.events:,} events in {manifest.files:,} files", flush=True)
 
@@ -83,7 +103,9 @@ def serve_ui(settings: Settings, host: str, port: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="tokenlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="tokenlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the whole pipeline once, headless")
     run.add_argument("--job", default="full_pipeline", help="job to run (default: full_pipeline)")

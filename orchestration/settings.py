@@ -32,7 +32,9 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         home = Path(env.get("TOKENLAKE_HOME") or ".tokenlake").expanduser().resolve()
-        warehouse = Path(env.get("TOKENLAKE_WAREHOUSE") or home / "warehouse.duckdb").expanduser().resolve()
+        warehouse = (
+            Path(env.get("TOKENLAKE_WAREHOUSE") or home / "warehouse.duckdb").expanduser().resolve()
+        )
         price_book = env.get("TOKENLAKE_PRICE_BOOK")
         return cls(
             home=home,

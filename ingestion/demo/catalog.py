@@ -53,54 +53,54 @@ class Feature:
     legacy_names: bool = False  # writes prompt_tokens/completion_tokens instead
 
 
-O, A = "openai", "anthropic"
+OPENAI, ANTHROPIC = "openai", "anthropic"
 
 FEATURES: tuple[Feature, ...] = (
     Feature("chat_assistant", 0.22, (
-        Variant("user_interaction", O, "gpt-4.1-2025-04-14", 0.4, 2500, 450, cache_share=0.5),
-        Variant("user_interaction", A, "claude-sonnet-4-5-20250929", 0.4, 2500, 450, cache_share=0.6),
-        Variant("user_interaction", O, "gpt-4o-2024-08-06", 0.2, 2200, 400, cache_share=0.4),
+        Variant("user_interaction", OPENAI, "gpt-4.1-2025-04-14", 0.4, 2500, 450, cache_share=0.5),
+        Variant("user_interaction", ANTHROPIC, "claude-sonnet-4-5-20250929", 0.4, 2500, 450, cache_share=0.6),
+        Variant("user_interaction", OPENAI, "gpt-4o-2024-08-06", 0.2, 2200, 400, cache_share=0.4),
     )),
     Feature("support_bot", 0.16, (
-        Variant("user_interaction", A, "claude-haiku-4-5-20251001", 0.65, 3000, 300, cache_share=0.7),
-        Variant("user_interaction", O, "gpt-4.1-mini-2025-04-14", 0.35, 3000, 300, cache_share=0.6),
+        Variant("user_interaction", ANTHROPIC, "claude-haiku-4-5-20251001", 0.65, 3000, 300, cache_share=0.7),
+        Variant("user_interaction", OPENAI, "gpt-4.1-mini-2025-04-14", 0.35, 3000, 300, cache_share=0.6),
     ), agent="support-agent"),
     Feature("document_search", 0.12, (
-        Variant("rag_query_embedding", O, "text-embedding-3-small", 0.5, 60, 0),
-        Variant("user_interaction", O, "gpt-4o-mini-2024-07-18", 0.5, 4000, 350, cache_share=0.3),
+        Variant("rag_query_embedding", OPENAI, "text-embedding-3-small", 0.5, 60, 0),
+        Variant("user_interaction", OPENAI, "gpt-4o-mini-2024-07-18", 0.5, 4000, 350, cache_share=0.3),
     )),
     Feature("document_indexing", 0.06, (
-        Variant("document_indexing", O, "text-embedding-3-small", 1.0, 6000, 0, batch_share=0.8),
+        Variant("document_indexing", OPENAI, "text-embedding-3-small", 1.0, 6000, 0, batch_share=0.8),
     ), source="app"),
     Feature("summarization", 0.07, (
-        Variant("user_interaction", O, "gpt-4o-mini-2024-07-18", 0.5, 8000, 600),
-        Variant("user_interaction", A, "claude-sonnet-4-5-20250929", 0.5, 9000, 700,
+        Variant("user_interaction", OPENAI, "gpt-4o-mini-2024-07-18", 0.5, 8000, 600),
+        Variant("user_interaction", ANTHROPIC, "claude-sonnet-4-5-20250929", 0.5, 9000, 700,
                 cache_share=0.2, long_context_share=0.01),
     )),
     Feature("code_review", 0.07, (
-        Variant("user_interaction", O, "o4-mini-2025-04-16", 0.5, 12000, 1500, reasoning=True),
-        Variant("user_interaction", A, "claude-sonnet-4-5-20250929", 0.5, 12000, 1200, cache_share=0.5),
+        Variant("user_interaction", OPENAI, "o4-mini-2025-04-16", 0.5, 12000, 1500, reasoning=True),
+        Variant("user_interaction", ANTHROPIC, "claude-sonnet-4-5-20250929", 0.5, 12000, 1200, cache_share=0.5),
     ), agent="coding-agent"),
     Feature("title_generation", 0.08, (
-        Variant("title_generation", O, "gpt-4o-mini-2024-07-18", 1.0, 400, 15),
+        Variant("title_generation", OPENAI, "gpt-4o-mini-2024-07-18", 1.0, 400, 15),
     ), legacy_names=True),
     Feature("content_moderation", 0.08, (
-        Variant("guardrail_check", O, "gpt-4o-mini-2024-07-18", 0.6, 800, 5),
-        Variant("guardrail_check", A, "claude-3-5-haiku-20241022", 0.4, 800, 5),
+        Variant("guardrail_check", OPENAI, "gpt-4o-mini-2024-07-18", 0.6, 800, 5),
+        Variant("guardrail_check", ANTHROPIC, "claude-3-5-haiku-20241022", 0.4, 800, 5),
     )),
     Feature("email_drafting", 0.05, (
-        Variant("user_interaction", O, "gpt-4.1-mini-2025-04-14", 1.0, 1500, 400),
+        Variant("user_interaction", OPENAI, "gpt-4.1-mini-2025-04-14", 1.0, 1500, 400),
     ), legacy_names=True),
     Feature("sql_copilot", 0.04, (
-        Variant("user_interaction", O, "gpt-5-2025-08-07", 0.5, 6000, 700, reasoning=True, cache_share=0.4),
-        Variant("user_interaction", A, "claude-sonnet-4-5-20250929", 0.5, 6000, 600, cache_share=0.5),
+        Variant("user_interaction", OPENAI, "gpt-5-2025-08-07", 0.5, 6000, 700, reasoning=True, cache_share=0.4),
+        Variant("user_interaction", ANTHROPIC, "claude-sonnet-4-5-20250929", 0.5, 6000, 600, cache_share=0.5),
     ), agent="analytics-agent"),
     Feature("meeting_notes", 0.03, (
-        Variant("user_interaction", A, "claude-sonnet-4-5-20250929", 1.0, 20000, 1200, batch_share=0.3),
+        Variant("user_interaction", ANTHROPIC, "claude-sonnet-4-5-20250929", 1.0, 20000, 1200, batch_share=0.3),
     ), source="app"),
     Feature("research_agent", 0.02, (
-        Variant("user_interaction", A, "claude-opus-4-1-20250805", 0.4, 15000, 2500, cache_share=0.5),
-        Variant("user_interaction", O, "gpt-5-2025-08-07", 0.6, 15000, 2500, reasoning=True),
+        Variant("user_interaction", ANTHROPIC, "claude-opus-4-1-20250805", 0.4, 15000, 2500, cache_share=0.5),
+        Variant("user_interaction", OPENAI, "gpt-5-2025-08-07", 0.6, 15000, 2500, reasoning=True),
     ), agent="research-agent"),
 )  # fmt: skip
 

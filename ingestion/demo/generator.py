@@ -22,8 +22,6 @@ import numpy as np
 import pyarrow as pa
 
 from ingestion.demo.catalog import (
-    AGENTS,
-    FAILURE_STATUSES,
     FEATURES,
     GATEWAY_BLENDED_RATE,
     REGIONS,
@@ -179,7 +177,9 @@ class DemoGenerator:
         for fi in range(len(FEATURES)):  # a dozen features, not one loop per event
             ids = np.flatnonzero(V["feature"] == fi)
             mask = feature == fi
-            variant[mask] = rng.choice(ids, size=mask.sum(), p=V["share"][ids] / V["share"][ids].sum())
+            variant[mask] = rng.choice(
+                ids, size=mask.sum(), p=V["share"][ids] / V["share"][ids].sum()
+            )
 
         model = V["model"][variant].copy()
         unpriced = self.incidents["unpriced_model"]
@@ -198,10 +198,14 @@ class DemoGenerator:
         input_tokens[long_ctx] = rng.integers(210_000, 400_000, long_ctx.sum())
 
         hit = rng.random(n) < V["cache_share"][variant]
-        cache_read = np.where(hit, np.floor(input_tokens * rng.uniform(0.5, 0.9, n)), 0).astype(np.int64)
+        cache_read = np.where(hit, np.floor(input_tokens * rng.uniform(0.5, 0.9, n)), 0).astype(
+            np.int64
+        )
         anthropic = V["provider"][variant] == 1
         writes = anthropic & (V["cache_share"][variant] > 0) & ~hit & (rng.random(n) < 0.15)
-        cache_write = np.where(writes, np.floor(input_tokens * rng.uniform(0.3, 0.8, n)), 0).astype(np.int64)
+        cache_write = np.where(writes, np.floor(input_tokens * rng.uniform(0.3, 0.8, n)), 0).astype(
+            np.int64
+        )
         cache_write_1h = np.where(rng.random(n) < 0.3, cache_write, 0)
         reasoning = np.where(
             V["reasoning"][variant], np.floor(output_tokens * rng.uniform(0.3, 0.7, n)), 0
@@ -222,7 +226,9 @@ class DemoGenerator:
         attempt = np.arange(len(req)) - first + 1
         last = attempt == attempts[req]
         m = len(req)
-        status = np.where(last, np.where(rng.random(m) < 0.003, 3, 0), 1 + rng.choice(3, m, p=[0.6, 0.25, 0.15]))
+        status = np.where(
+            last, np.where(rng.random(m) < 0.003, 3, 0), 1 + rng.choice(3, m, p=[0.6, 0.25, 0.15])
+        )
         # status codes: 0 ok, 1 rate_limited, 2 timeout, 3 error
         charged_in = (status == 0) | (status == 2)
         out_scale = np.where(status == 0, 1.0, np.where(status == 2, rng.uniform(0, 0.5, m), 0.0))
@@ -234,7 +240,11 @@ class DemoGenerator:
         c_write_1h = np.where(charged_in, cache_write_1h[req], 0)
         latency = np.select(
             [status == 0, status == 1, status == 2],
-            [300 + out * 12 + rng.lognormal(5, 0.5, m), rng.uniform(20, 200, m), rng.uniform(30_000, 60_000, m)],
+            [
+                300 + out * 12 + rng.lognormal(5, 0.5, m),
+                rng.uniform(20, 200, m),
+                rng.uniform(30_000, 60_000, m),
+            ],
             rng.uniform(100, 2000, m),
         ).astype(np.int64)
         ts = ts_ms[req] + (attempt - 1) * rng.integers(1000, 8000, m)
@@ -298,9 +308,13 @@ class DemoGenerator:
         manifest.formats = formats
         for d in range(DAYS):
             day_codes = self.day_table(d)  # noqa: F841 - read by DuckDB
-            con.execute(f"create or replace temp table day as {EVENTS_SQL.format(rate=GATEWAY_BLENDED_RATE)}")
+            con.execute(
+                f"create or replace temp table day as {EVENTS_SQL.format(rate=GATEWAY_BLENDED_RATE)}"
+            )
             manifest.events += con.execute("select count(*) from day").fetchone()[0]
-            manifest.requests += con.execute("select count(distinct request_id) from day").fetchone()[0]
+            manifest.requests += con.execute(
+                "select count(distinct request_id) from day"
+            ).fetchone()[0]
             for source in SOURCES:
                 manifest.files += _write_source(con, logs, source, formats[source])
         manifest.incidents = list(self.incidents.values())
@@ -369,13 +383,15 @@ SOURCE_SELECT = {
     "case when region = 'eu-west-1' "
     "then strftime(ts + interval 2 hour, '%Y-%m-%dT%H:%M:%S.%g+02:00') "
     "else strftime(ts, '%Y-%m-%dT%H:%M:%S.%gZ') end as \"timestamp\", "
-    + _COMMON.format(tokens="input_tokens, output_tokens, input_tokens + output_tokens as total_tokens")
+    + _COMMON.format(
+        tokens="input_tokens, output_tokens, input_tokens + output_tokens as total_tokens"
+    )
     + ", case when has_metadata then {'env': 'prod', 'sdk': 'python/1.52.0'} end as metadata"
     " from day where source = 'gateway' and not legacy",
-    "legacy-gateway": "select ts_ms as \"timestamp\", "
+    "legacy-gateway": 'select ts_ms as "timestamp", '
     + _COMMON.format(tokens="input_tokens as prompt_tokens, output_tokens as completion_tokens")
     + " from day where source = 'gateway' and legacy",
-    "app": "select ts as \"timestamp\", "
+    "app": 'select ts as "timestamp", '
     + _COMMON.format(tokens="input_tokens, output_tokens")
     + " from day where source = 'app'",
 }
@@ -404,12 +420,10 @@ def _write_source(con: duckdb.DuckDBPyConnection, out: Path, source: str, fmt: s
     return n
 
 
-def generate(out: Path, events: int, seed: int = 42, fmt: str = "mixed", end: datetime | None = None) -> Manifest:
+def generate(
+    out: Path, events: int, seed: int = 42, fmt: str = "mixed", end: datetime | None = None
+) -> Manifest:
     """Generate demo logs of about `events` attempts under `out`."""
     if events < 1000:
         raise ValueError("use at least 1,000 events")
     return DemoGenerator(events, seed=seed, end=end).write(out, fmt)
-
-
-
-

@@ -50,8 +50,6 @@ FILES_HINTS = dlt.mark.make_hints(
     table_name=EVENTS_TABLE,
     write_disposition="merge",
     primary_key=list(EVENT_KEY),
-    # When one load holds the same key twice (overlapping files), the newest file wins.
-    columns={"_source_modified_at": {"dedup_sort": "desc"}},
 )
 def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     """Read new or changed log files and yield normalised events, quarantine and file tallies."""
@@ -60,7 +58,9 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     for item in files:
         fmt = file_format(item["file_name"])
         if fmt is None:
-            log.info("skipping %s: not a .jsonl/.json/.ndjson[.gz] or .parquet file", item["file_url"])
+            log.info(
+                "skipping %s: not a .jsonl/.json/.ndjson[.gz] or .parquet file", item["file_url"]
+            )
         elif seen.get(item["file_url"]) != file_fingerprint(item):
             todo.append((item, _tally(item, fmt)))
     if not todo:
@@ -74,9 +74,7 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
                 yield batch.events
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
-        # The hint is stored in the schema, so it is set on every run, true or false.
-        deduplicated = dlt.mark.make_hints(additional_table_hints={"x-stage-data-deduplicated": keys.duplicates == 0})
-        yield dlt.mark.with_hints(batch.events.slice(0, 0), deduplicated)
+        yield dlt.mark.with_hints(batch.events.slice(0, 0), _dedup_hints(keys.duplicates == 0))
     finally:
         con.close()
         keys.close()
@@ -86,6 +84,19 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     # Marked only once the files were read whole; dlt commits this state with the load package.
     for item, _ in todo:
         seen[item["file_url"]] = file_fingerprint(item)
+
+
+def _dedup_hints(unique: bool) -> dict:
+    """Tell dlt's merge whether to deduplicate this load (hints persist, so set them every run).
+
+    Without repeated keys the dedup pass is skipped; with them (overlapping deliveries in one
+    run) the newest file's version of an attempt wins.
+    """
+    column = {"name": "_source_modified_at", "dedup_sort": None if unique else "desc"}
+    return dlt.mark.make_hints(
+        columns={"_source_modified_at": column},
+        additional_table_hints={"x-stage-data-deduplicated": unique},
+    )
 
 
 def _tally(item: FileItemDict, fmt: str) -> FileTally:

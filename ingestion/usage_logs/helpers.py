@@ -99,7 +99,7 @@ class FileTally:
             "file_format": self.file_format,
             "reader": self.reader,
             "size_bytes": self.size_bytes,
-            "modified_at": self.modified_at,
+            "_source_modified_at": self.modified_at,
             "lines_read": self.lines_read,
             "records_read": self.records_read,
             "rows_loaded": self.rows_loaded,
@@ -116,7 +116,11 @@ def is_otlp_export(item: FileItemDict, file_format: str) -> bool:
     with item.open(mode="rb", compression="disable") as raw:
         head = open_decompressed(raw).read(4096)
     first = head.lstrip().split(b"\n", 1)[0]
-    return bool(pc.match_substring_regex(pa.array([first.decode("utf-8", "replace")]), otlp.OTLP_LINE_PATTERN)[0].as_py())
+    return bool(
+        pc.match_substring_regex(
+            pa.array([first.decode("utf-8", "replace")]), otlp.OTLP_LINE_PATTERN
+        )[0].as_py()
+    )
 
 
 def duckdb_path(con: duckdb.DuckDBPyConnection, item: FileItemDict) -> str:
@@ -175,13 +179,21 @@ def read_log_files(
             pooled.append((item, tally))
             continue
         try:
-            sql = file_lines_sql(duckdb_path(con, item), item["file_url"], tally.modified_at, tally.file_format, tally.size_bytes)
+            sql = file_lines_sql(
+                duckdb_path(con, item),
+                item["file_url"],
+                tally.modified_at,
+                tally.file_format,
+                tally.size_bytes,
+            )
             for batch in normalize(con, sql):
                 _count_batch(tallies, batch, native=True)
                 yield batch
         except duckdb.Error as exc:
             # Rows already yielded are merged again by key; the tally starts over.
-            log.warning("DuckDB could not read %s (%s); reading it line by line", item["file_url"], exc)
+            log.warning(
+                "DuckDB could not read %s (%s); reading it line by line", item["file_url"], exc
+            )
             tally.reset()
             pooled.append((item, tally))
     yield from _read_pooled(con, pooled, tallies)
@@ -205,14 +217,20 @@ class _Pool:
         tables = list(self.lines)
         if self.parquet:
             # Parquet files may differ in columns: unify them by name before turning rows to JSON.
-            tables.append(parquet_rows_to_lines(con, pa.concat_tables(self.parquet, promote_options="permissive")))
+            tables.append(
+                parquet_rows_to_lines(
+                    con, pa.concat_tables(self.parquet, promote_options="permissive")
+                )
+            )
         self.lines, self.parquet, self.rows = [], [], 0
         schema = tables[0].schema
         return pa.concat_tables([t.cast(schema) for t in tables])
 
 
 def _read_pooled(
-    con: duckdb.DuckDBPyConnection, items: list[tuple[FileItemDict, FileTally]], tallies: dict[str, FileTally]
+    con: duckdb.DuckDBPyConnection,
+    items: list[tuple[FileItemDict, FileTally]],
+    tallies: dict[str, FileTally],
 ) -> Iterator[NormalizedBatch]:
     pool = _Pool()
 
@@ -272,7 +290,9 @@ def _count_batch(tallies: dict[str, FileTally], batch: NormalizedBatch, native: 
     for table, attr in ((batch.events, "rows_loaded"), (batch.quarantine, "rows_quarantined")):
         if table.num_rows == 0:
             continue
-        grouped = table.group_by("_source_file").aggregate([("_source_line", "count"), ("_source_line", "max")])
+        grouped = table.group_by("_source_file").aggregate(
+            [("_source_line", "count"), ("_source_line", "max")]
+        )
         for row in grouped.to_pylist():
             tally = tallies[row["_source_file"]]
             setattr(tally, attr, getattr(tally, attr) + row["_source_line_count"])

@@ -105,7 +105,9 @@ def parquet_rows_to_lines(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> pa.
     """
     con.register("parquet_rows", rows)
     try:
-        return con.sql("select * exclude (row), cast(to_json(row) as varchar) as line from parquet_rows").to_arrow_table()
+        return con.sql(
+            "select * exclude (row), cast(to_json(row) as varchar) as line from parquet_rows"
+        ).to_arrow_table()
     finally:
         con.unregister("parquet_rows")
 
@@ -114,6 +116,10 @@ def unreadable_file_line(error: Exception) -> pa.Table:
     """A single line standing for a file that cannot be read at all, so that it is quarantined."""
     message = f"unreadable file: {type(error).__name__}: {error}"
     return pa.Table.from_arrays(
-        [pa.array([0], pa.int64()), pa.array([0], pa.int32()), pa.array([message], pa.large_string())],
+        [
+            pa.array([0], pa.int64()),
+            pa.array([0], pa.int32()),
+            pa.array([message], pa.large_string()),
+        ],
         schema=LINES_SCHEMA,
     )

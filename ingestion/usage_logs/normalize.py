@@ -17,8 +17,10 @@ import pyarrow.compute as pc
 from ingestion.usage_logs.settings import (
     ALIASES,
     CONTRACT_FIELDS,
+    EVENT_KEY,
     KEY_SOURCES,
     NON_NEGATIVE_FIELDS,
+    QUARANTINE_KEY,
     REQUIRED_FIELDS,
 )
 
@@ -86,7 +88,7 @@ def _checks() -> list[tuple[str, str]]:
         ),
         ("coalesce(t_cache_read_tokens, 0) > t_input_tokens", "cache_read_exceeds_input"),
         (
-            "coalesce(t_cache_write_tokens, 0) > t_input_tokens - coalesce(t_cache_read_tokens, 0)",
+            "coalesce(t_cache_write_tokens, 0) > greatest(t_input_tokens - coalesce(t_cache_read_tokens, 0), 0)",
             "cache_write_exceeds_uncached_input",
         ),
         (
@@ -113,10 +115,14 @@ def build_checked_sql() -> str:
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
-    typed_cols = ",\n        ".join(f"{_typed(f, kind)} as t_{f}" for f, kind in CONTRACT_FIELDS.items())
+    typed_cols = ",\n        ".join(
+        f"{_typed(f, kind)} as t_{f}" for f, kind in CONTRACT_FIELDS.items()
+    )
     checks = _checks()
     any_bad = "\n        or ".join(f"coalesce({cond}, false)" for cond, _ in checks)
-    reasons = ",\n            ".join(f"case when {cond} then '{reason}' end" for cond, reason in checks)
+    reasons = ",\n            ".join(
+        f"case when {cond} then '{reason}' end" for cond, reason in checks
+    )
     return f"""
 extracted as (
     -- One parse per line; malformed JSON gives NULL instead of failing the batch.
@@ -278,12 +284,23 @@ def normalize(
 def _split(out: pa.Table) -> NormalizedBatch:
     reasons = out.column("reason")
     if reasons.null_count == out.num_rows:  # the common case: nothing to quarantine
-        return NormalizedBatch(out.drop_columns(["reason", "raw_text"]), out.select(QUARANTINE_COLUMNS).slice(0, 0))
-    bad = pc.is_valid(reasons)
+        events, quarantine = out, out.slice(0, 0)
+    else:
+        bad = pc.is_valid(reasons)
+        events, quarantine = out.filter(pc.invert(bad)), out.filter(bad)
     return NormalizedBatch(
-        events=out.filter(pc.invert(bad)).drop_columns(["reason", "raw_text"]),
-        quarantine=out.filter(bad).select(QUARANTINE_COLUMNS),
+        events=_not_null(events.drop_columns(["reason", "raw_text"]), EVENT_KEY),
+        quarantine=_not_null(quarantine.select(QUARANTINE_COLUMNS), QUARANTINE_KEY),
     )
+
+
+def _not_null(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """Declare key columns NOT NULL in the Arrow schema, as they are in the warehouse schema."""
+    schema = table.schema
+    for name in columns:
+        i = schema.get_field_index(name)
+        schema = schema.set(i, schema.field(i).with_nullable(False))
+    return table.cast(schema)
 
 
 def normalize_arrow(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Iterator[NormalizedBatch]:

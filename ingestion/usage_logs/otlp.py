@@ -48,7 +48,7 @@ create or replace macro otlp_value(v) as coalesce(
 );
 """
 
-ATTR_LIST = "[{\"key\":\"VARCHAR\",\"value\":\"JSON\"}]"
+ATTR_LIST = '[{"key":"VARCHAR","value":"JSON"}]'
 
 
 def _first(*keys: str) -> str:
@@ -100,29 +100,29 @@ select
     len(list_filter(span_attrs, lambda a: starts_with(a.key, 'gen_ai.'))) > 0 as is_genai,
     cast(json_object(
         'timestamp', cast(json_extract_string(span, '$.endTimeUnixNano') as hugeint) // 1000000,
-        'request_id', coalesce({_first('gen_ai.response.id')}, json_extract_string(span, '$.spanId')),
-        'attempt', {_first('tokenlake.attempt', 'attempt')},
-        'tenant_id', {_first('tenant.id', 'tenant_id')},
-        'user_id', {_first('user.id', 'enduser.id')},
-        'feature', coalesce({_first('feature')}, otlp_value(otlp_attr(resource_attrs, 'service.name'))),
-        'agent', {_first('gen_ai.agent.name', 'agent')},
-        'action_type', {_first('action_type', 'gen_ai.operation.name')},
-        'provider', {_provider_case(_first('gen_ai.provider.name', 'gen_ai.system'))},
-        'model', {_first('gen_ai.response.model', 'gen_ai.request.model')},
-        'region', {_first('cloud.region')},
-        'key_source', {_first('key_source')},
-        'input_tokens', {_first('gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens')},
-        'output_tokens', {_first('gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens')},
-        'cache_read_tokens', {_first('gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens')},
-        'cache_write_tokens', {_first('gen_ai.usage.cache_write.input_tokens', 'gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens')},
-        'reasoning_tokens', {_first('gen_ai.usage.reasoning.output_tokens')},
+        'request_id', coalesce({_first("gen_ai.response.id")}, json_extract_string(span, '$.spanId')),
+        'attempt', {_first("tokenlake.attempt", "attempt")},
+        'tenant_id', {_first("tenant.id", "tenant_id")},
+        'user_id', {_first("user.id", "enduser.id")},
+        'feature', coalesce({_first("feature")}, otlp_value(otlp_attr(resource_attrs, 'service.name'))),
+        'agent', {_first("gen_ai.agent.name", "agent")},
+        'action_type', {_first("action_type", "gen_ai.operation.name")},
+        'provider', {_provider_case(_first("gen_ai.provider.name", "gen_ai.system"))},
+        'model', {_first("gen_ai.response.model", "gen_ai.request.model")},
+        'region', {_first("cloud.region")},
+        'key_source', {_first("key_source")},
+        'input_tokens', {_first("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")},
+        'output_tokens', {_first("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")},
+        'cache_read_tokens', {_first("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")},
+        'cache_write_tokens', {_first("gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")},
+        'reasoning_tokens', {_first("gen_ai.usage.reasoning.output_tokens")},
         'latency_ms', (cast(json_extract_string(span, '$.endTimeUnixNano') as hugeint)
                        - cast(json_extract_string(span, '$.startTimeUnixNano') as hugeint)) // 1000000,
         'status', case when json_extract_string(span, '$.status.code') in ('2', 'STATUS_CODE_ERROR')
-                       then coalesce({_first('error.type')}, 'error') else 'ok' end,
-        'service_tier', {_first('gen_ai.openai.response.service_tier', 'gen_ai.request.service_tier')},
-        'session_id', {_first('gen_ai.conversation.id', 'session.id')},
-        'prompt_template_id', {_first('prompt_template_id', 'gen_ai.prompt.template.id')}
+                       then coalesce({_first("error.type")}, 'error') else 'ok' end,
+        'service_tier', {_first("gen_ai.openai.response.service_tier", "gen_ai.request.service_tier")},
+        'session_id', {_first("gen_ai.conversation.id", "session.id")},
+        'prompt_template_id', {_first("prompt_template_id", "gen_ai.prompt.template.id")}
     ) as varchar) as line
 from attributed
 """

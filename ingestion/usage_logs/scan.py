@@ -25,7 +25,9 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def file_lines_sql(path: str, file_url: str, modified_at: datetime, file_format: str, size_bytes: int) -> str:
+def file_lines_sql(
+    path: str, file_url: str, modified_at: datetime, file_format: str, size_bytes: int
+) -> str:
     """Numbered lines of one file, with the columns the normaliser expects."""
     source = (
         f"{_literal(file_url)} as _source_file, "

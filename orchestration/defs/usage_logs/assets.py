@@ -58,17 +58,28 @@ RAW_SPECS = [
 
 class UsageLogsTranslator(DagsterDltTranslator):
     def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
-        return super().get_asset_spec(data).replace_attributes(key=dg.AssetKey(["raw", data.resource.name]))
+        return (
+            super()
+            .get_asset_spec(data)
+            .replace_attributes(key=dg.AssetKey(["raw", data.resource.name]))
+        )
 
 
 @dg.multi_asset(specs=RAW_SPECS, name="usage_logs", pool="warehouse")
-def usage_logs_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource) -> Iterator[dg.MaterializeResult]:
+def usage_logs_assets(
+    context: dg.AssetExecutionContext, dlt: DagsterDltResource
+) -> Iterator[dg.MaterializeResult]:
     """Load new or changed log files (dlt state remembers which were read)."""
     settings = Settings.from_env()
     pipeline = warehouse_pipeline(PIPELINE_NAME, settings.warehouse, settings.dlt_dir)
     source = usage_logs_source(logs_url=settings.logs_url)
     results = list(
-        dlt.run(context=context, dlt_source=source, dlt_pipeline=pipeline, dagster_dlt_translator=UsageLogsTranslator())
+        dlt.run(
+            context=context,
+            dlt_source=source,
+            dlt_pipeline=pipeline,
+            dagster_dlt_translator=UsageLogsTranslator(),
+        )
     )
     load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []
     report = check_balanced(ingest_report(settings.warehouse, load_ids))
@@ -76,9 +87,15 @@ def usage_logs_assets(context: dg.AssetExecutionContext, dlt: DagsterDltResource
     dlt_metadata = results[0].metadata if results else {}
     yield dg.MaterializeResult(
         asset_key=RAW_EVENTS_KEY,
-        metadata={**(dlt_metadata or {}), "rows_loaded": report.rows_loaded, "files_read": report.files},
+        metadata={
+            **(dlt_metadata or {}),
+            "rows_loaded": report.rows_loaded,
+            "files_read": report.files,
+        },
     )
-    yield dg.MaterializeResult(asset_key=RAW_QUARANTINE_KEY, metadata={"rows_quarantined": report.rows_quarantined})
+    yield dg.MaterializeResult(
+        asset_key=RAW_QUARANTINE_KEY, metadata={"rows_quarantined": report.rows_quarantined}
+    )
     yield dg.MaterializeResult(
         asset_key=RAW_FILES_KEY,
         metadata={k: v for k, v in report.as_dict().items() if k != "unbalanced_files"},

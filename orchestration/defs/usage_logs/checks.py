@@ -7,7 +7,9 @@ from orchestration.defs.usage_logs.assets import RAW_EVENTS_KEY
 from orchestration.settings import Settings
 
 
-@dg.asset_check(asset=RAW_EVENTS_KEY, description="Every file's records: read = loaded + quarantined + skipped.")
+@dg.asset_check(
+    asset=RAW_EVENTS_KEY, description="Every file's records: read = loaded + quarantined + skipped."
+)
 def every_record_accounted_for() -> dg.AssetCheckResult:
     with duckdb.connect(str(Settings.from_env().warehouse), read_only=True) as con:
         bad = con.execute(

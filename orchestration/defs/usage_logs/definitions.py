@@ -3,7 +3,7 @@
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
-from orchestration.defs.usage_logs.assets import LOG_FILES_KEY, RAW_EVENTS_KEY, log_files, usage_logs_assets
+from orchestration.defs.usage_logs.assets import LOG_FILES_KEY, log_files, usage_logs_assets
 from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
 from orchestration.defs.usage_logs.sensors import build_new_log_files_sensor
 
@@ -11,7 +11,7 @@ __all__ = ["LOG_FILES_KEY", "definitions", "ingest_logs_job"]
 
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
-    selection=dg.AssetSelection.assets(RAW_EVENTS_KEY).downstream(),
+    selection=dg.AssetSelection.assets(usage_logs_assets).downstream(),
     description="Load new or changed log files, then rebuild what depends on them.",
 )
 

@@ -39,7 +39,9 @@ def build_new_log_files_sensor(job: "dg.JobDefinition") -> dg.SensorDefinition:
         if fingerprint == context.cursor:
             return dg.SkipReason(f"no new or changed files ({count} files)")
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(run_key=fingerprint, tags={"tokenlake/log_files": str(count)})],
+            run_requests=[
+                dg.RunRequest(run_key=fingerprint, tags={"tokenlake/log_files": str(count)})
+            ],
             cursor=fingerprint,
         )
 

@@ -1,0 +1,92 @@
+"""Shared fixtures: a throw-away TOKENLAKE_HOME, a real warehouse, real dlt runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingestion.pipeline import warehouse_pipeline
+from ingestion.usage_logs.load import load_usage_logs
+from ingestion.usage_logs.report import IngestReport
+
+
+class Warehouse:
+    """A warehouse file plus the dlt state folder that loads into it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / "warehouse.duckdb"
+        self.dlt_dir = root / "dlt"
+
+    def ingest(self, logs_url: str | Path) -> IngestReport:
+        pipeline = warehouse_pipeline("usage_logs", self.path, self.dlt_dir)
+        return load_usage_logs(pipeline, self.path, str(logs_url))
+
+    def query(self, sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            con.execute("set TimeZone = 'UTC'")
+            return con.execute(sql, params or []).fetchall()
+
+    def scalar(self, sql: str, params: list | None = None):
+        return self.query(sql, params)[0][0]
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    return Warehouse(tmp_path / "home")
+
+
+def write_jsonl(path: Path, records: Iterable[dict | str]) -> Path:
+    """Write records (dicts as JSON, strings verbatim) one per line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in records]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def event(i: int, **overrides) -> dict:
+    """A valid usage event; `i` makes the request id unique."""
+    record = {
+        "timestamp": f"2026-11-01T{i % 24:02d}:{i % 60:02d}:00Z",
+        "request_id": f"req-{i}",
+        "attempt": 1,
+        "tenant_id": f"tenant-{i % 5}",
+        "feature": "chat",
+        "provider": "openai",
+        "model": "gpt-4o-2024-08-06",
+        "input_tokens": 1000 + i,
+        "output_tokens": 100 + i,
+        "cache_read_tokens": 200,
+    }
+    record.update(overrides)
+    return record
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest() -> Path:
+    """Dagster reads dbt's manifest at import; `make setup` prepares it, this covers bare pytest."""
+    import subprocess
+    import sys
+
+    from orchestration.settings import DBT_PROJECT_DIR
+
+    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
+    if not manifest.exists():
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [
+                str(dbt),
+                "parse",
+                "--quiet",
+                "--project-dir",
+                str(DBT_PROJECT_DIR),
+                "--profiles-dir",
+                str(DBT_PROJECT_DIR),
+            ],
+            check=True,
+        )
+    return manifest

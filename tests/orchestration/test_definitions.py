@@ -1,0 +1,63 @@
+"""The Dagster definitions load and hold the assets, checks, jobs and sensor users rely on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from tests.conftest import event, write_jsonl
+
+
+def load_defs() -> dg.Definitions:
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_one_connected_graph_from_log_files_to_staging():
+    defs = load_defs()
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    assert {
+        "sources/usage_log_files",
+        "raw/usage_events",
+        "raw/usage_events_quarantine",
+        "raw/usage_log_files",
+        "staging/stg_usage_logs__events",
+        "staging/stg_usage_logs__quarantine",
+    } <= keys
+    stg = graph.get(dg.AssetKey(["staging", "stg_usage_logs__events"]))
+    assert dg.AssetKey(["raw", "usage_events"]) in stg.parent_keys
+    raw = graph.get(dg.AssetKey(["raw", "usage_events"]))
+    assert dg.AssetKey(["sources", "usage_log_files"]) in raw.parent_keys
+
+
+def test_jobs_sensor_and_checks():
+    defs = load_defs()
+    assert defs.resolve_job_def("full_pipeline") and defs.resolve_job_def("ingest_logs")
+    assert defs.resolve_sensor_def("new_log_files").default_status == dg.DefaultSensorStatus.RUNNING
+    check_keys = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
+    assert {"every_record_accounted_for", "quarantined_records"} <= check_keys
+    assert any(
+        name.startswith("not_null_stg_usage_logs__events") for name in check_keys
+    )  # dbt tests
+
+
+def test_new_log_files_sensor_requests_a_run_only_when_files_change(tmp_path: Path, monkeypatch):
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("TOKENLAKE_LOGS_URL", str(logs))
+    sensor = load_defs().resolve_sensor_def("new_log_files")
+    with dg.instance_for_test() as instance:
+        result = sensor(dg.build_sensor_context(instance=instance))
+        assert isinstance(result, dg.SkipReason)
+        write_jsonl(logs / "a.jsonl", [event(1)])
+        first = sensor(dg.build_sensor_context(instance=instance))
+        assert len(first.run_requests) == 1
+        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert isinstance(again, dg.SkipReason)
+        write_jsonl(logs / "b.jsonl", [event(2)])
+        os.utime(logs / "b.jsonl", (2_000_000_000, 2_000_000_000))
+        changed = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert len(changed.run_requests) == 1 and changed.cursor != first.cursor

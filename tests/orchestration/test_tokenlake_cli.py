@@ -1,0 +1,95 @@
+"""`tokenlake run` and `tokenlake demo` as a cron job or a user would run them: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow
+
+TOKENLAKE = str(Path(sys.executable).with_name("tokenlake"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 600) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))}
+    return subprocess.run(
+        [TOKENLAKE, *args],
+        env={**clean, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def count(warehouse: Path, sql: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_demo_then_run_is_idempotent(tmp_path: Path):
+    home = tmp_path / "home"
+    env = {"TOKENLAKE_HOME": str(home)}
+    demo = run(["demo", "--events", "12000", "--no-ui"], env)
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    assert "full_pipeline succeeded" in demo.stdout
+    manifest = json.loads((home / "demo" / "manifest.json").read_text())
+    warehouse = home / "warehouse.duckdb"
+    assert count(warehouse, "select count(*) from raw.usage_events") == manifest["events"]
+    assert (
+        count(warehouse, "select count(*) from staging.stg_usage_logs__events")
+        == manifest["events"]
+    )
+    assert count(warehouse, "select count(*) from raw.usage_log_files where not balanced") == 0
+
+    again = run(["run"], env)  # a cron job on the same home: nothing new, nothing doubled
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert count(warehouse, "select count(*) from raw.usage_events") == manifest["events"]
+
+    # Runs are recorded in Dagster's storage under TOKENLAKE_HOME, so the UI shows them.
+    from dagster import DagsterInstance
+
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with DagsterInstance.get() as instance:
+            assert len(instance.get_runs()) == 2
+    finally:
+        del os.environ["DAGSTER_HOME"]
+
+
+def test_run_reads_logs_url_and_warehouse_from_the_environment(tmp_path: Path):
+    from tests.conftest import event, write_jsonl
+
+    logs = tmp_path / "elsewhere"
+    write_jsonl(logs / "a.jsonl", [event(i) for i in range(50)] + ["not json"])
+    warehouse = tmp_path / "custom" / "wh.duckdb"
+    env = {
+        "TOKENLAKE_HOME": str(tmp_path / "home"),
+        "TOKENLAKE_LOGS_URL": str(logs),
+        "TOKENLAKE_WAREHOUSE": str(warehouse),
+    }
+    result = run(["run"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert count(warehouse, "select count(*) from raw.usage_events") == 50
+    assert count(warehouse, "select count(*) from raw.usage_events_quarantine") == 1
+    assert "51 records read = 50 loaded + 1 quarantined" in result.stdout + result.stderr
+
+
+def test_run_exits_non_zero_when_the_pipeline_fails(tmp_path: Path):
+    home = tmp_path / "home"
+    (home / "warehouse.duckdb").mkdir(parents=True)  # a folder where the warehouse file should be
+    from tests.conftest import event, write_jsonl
+
+    write_jsonl(tmp_path / "logs" / "a.jsonl", [event(1)])
+    result = run(
+        ["run"], {"TOKENLAKE_HOME": str(home), "TOKENLAKE_LOGS_URL": str(tmp_path / "logs")}
+    )
+    assert result.returncode == 1
+    assert "FAILED" in result.stderr
