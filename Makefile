@@ -1,6 +1,7 @@
 # One entry point for people and CI. `make demo` and `make test` work on a fresh machine.
 SHELL := /bin/bash
-PYTHON ?= python3.11
+# Python 3.11 (dbt-core 1.11, dagster 1.13 and dlt 1.31 install together on it).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 export TOKENLAKE_HOME ?= $(CURDIR)/.tokenlake
@@ -15,16 +16,20 @@ help:
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 
 # The stamp makes set-up idempotent: it re-runs only when the lock file changes.
+# Bytecode is compiled at install time: imports stay fast even where PYTHONDONTWRITEBYTECODE is set.
 $(VENV)/.installed: requirements.lock pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { echo "Python 3.11 is required (found: $$($(PYTHON) --version 2>&1))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip uv
-	$(BIN)/uv pip sync --python $(BIN)/python requirements.lock
-	$(BIN)/uv pip install --python $(BIN)/python --no-deps -e .
-	$(BIN)/dbt deps --project-dir dbt_project --profiles-dir dbt_project --quiet || true
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --no-deps --python $(BIN)/python -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# Dagster reads dbt's manifest; it is prepared here, not parsed on every import.
+dbt_project/target/manifest.json: $(VENV)/.installed $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
+	cd dbt_project && ../$(BIN)/dbt parse --quiet --project-dir . --profiles-dir .
+
+setup: $(VENV)/.installed dbt_project/target/manifest.json
 
 demo: setup
 	$(BIN)/tokenlake demo
@@ -50,7 +55,7 @@ format: setup
 bench: setup
 	$(BIN)/python -m benchmarks.ingest_bench --events 1000000
 
-lock:
+lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
 
 clean:

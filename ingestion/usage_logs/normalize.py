@@ -27,7 +27,7 @@ from ingestion.usage_logs.settings import (
 # Every JSON key we read: contract fields, then aliases.
 _KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
 SCAN_CHUNK_ROWS = 16_384  # Arrow batches small enough for DuckDB to scan on every core
-OUTPUT_BATCH_ROWS = 250_000
+OUTPUT_BATCH_ROWS = 100_000
 _IDX = {k: i + 1 for i, k in enumerate(_KEYS)}  # DuckDB lists are 1-based
 
 MACROS = """
@@ -111,7 +111,6 @@ def _known_keys_patch() -> str:
 
 def build_checked_sql() -> str:
     paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in _KEYS) + "]"
-    known = "[" + ", ".join(f"'{k}'" for k in _KEYS) + "]"
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
@@ -131,7 +130,7 @@ extracted as (
     from (select * replace (coalesce(line, '') as line) from lines)
 ),
 raw_values as (
-    select _source_file, _source_modified_at, _source_line, _source_record, line,
+    select _source_file, _source_modified_at, _source_line, _source_record, line, v,
         v is not null as is_json,
         v is not null and starts_with(ltrim(line), '{{') as is_object,
         {raw_cols}
@@ -164,9 +163,9 @@ select *,
             {reasons}
         ], lambda x: x is not null), '; ')
     end as reason,
-    -- Unknown keys are kept; merging into '{{}}' drops those whose value is null.
-    case when is_valid
-          and len(list_filter(json_keys(line), lambda k: not list_contains({known}, k))) > 0
+    -- Unknown keys are kept. A record has an extra field with a value exactly when it holds more
+    -- non-null values than its known keys do; merging into '{{}}' then drops null-valued extras.
+    case when is_valid and list_count(json_extract_string(line, '$.*')) > list_count(v)
          then nullif(cast(json_merge_patch('{{}}', json_merge_patch(line, '{_known_keys_patch()}')) as varchar), '{{}}')
     end as extra_fields
 from flagged
@@ -250,7 +249,7 @@ class NormalizedBatch:
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB for reading and normalising logs (UTC, bounded memory)."""
-    con = duckdb.connect(config={"memory_limit": "512MB", "threads": 2})
+    con = duckdb.connect(config={"memory_limit": "256MB", "threads": 2})
     con.execute("set TimeZone = 'UTC'")
     con.execute(MACROS)
     return con

@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` writes results under $TOKENLAKE_HOME/bench/."""
