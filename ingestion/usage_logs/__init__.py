@@ -9,6 +9,7 @@ Arrow batches and normalised in DuckDB; dlt merges them into `raw.usage_events` 
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -67,14 +68,17 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
         return
     con = connect()
     keys = RunKeys()
+    empty_events = None
     try:
         for batch in read_log_files(con, todo):
             if batch.events.num_rows:
                 keys.add(batch.events)
                 yield batch.events
+            empty_events = batch.events.slice(0, 0)
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
-        yield dlt.mark.with_hints(batch.events.slice(0, 0), _dedup_hints(keys.duplicates == 0))
+        if empty_events is not None:
+            yield dlt.mark.with_hints(empty_events, _dedup_hints(keys.duplicates == 0))
     finally:
         con.close()
         keys.close()
@@ -110,8 +114,10 @@ def _tally(item: FileItemDict, fmt: str) -> FileTally:
 
 
 @dlt.source(name="usage_logs", max_table_nesting=0)
-def usage_logs_source(logs_url: str = dlt.config.value, files_per_page: int = 500) -> DltResource:
+def usage_logs_source(logs_url: str = dlt.config.value) -> DltResource:
     """Usage logs under `logs_url`: a folder, a glob, or any fsspec URL (s3://, gs://, ...)."""
     bucket_url, file_glob = split_logs_url(logs_url)
-    files = filesystem(bucket_url=bucket_url, file_glob=file_glob, files_per_page=files_per_page)
+    # One page holds every listed file (the listing is in memory anyway), so that the run's
+    # keys are checked for repeats across all of its files, not page by page.
+    files = filesystem(bucket_url=bucket_url, file_glob=file_glob, files_per_page=sys.maxsize)
     return files | usage_events

@@ -295,3 +295,18 @@ def test_an_unreadable_parquet_file_is_quarantined_not_fatal(
     assert warehouse.query("select _source_line, reason from raw.usage_events_quarantine") == [
         (0, "unreadable_file")
     ]
+
+
+def test_many_files_with_repeats_far_apart_do_not_duplicate(warehouse: Warehouse, tmp_path: Path):
+    logs = tmp_path / "logs"
+    for hour in range(30):
+        write_jsonl(logs / f"h{hour:02d}.jsonl", [event(hour * 10 + i) for i in range(10)])
+    write_jsonl(
+        logs / "zz-redelivery.jsonl", [event(i, output_tokens=5) for i in range(5)]
+    )  # listed last
+    (logs / "empty.jsonl").write_text("")
+    report = warehouse.ingest(logs)
+    assert (report.files, report.rows_loaded) == (32, 305)
+    assert warehouse.query(
+        "select count(*), count(distinct (request_id, attempt)) from raw.usage_events"
+    ) == [(300, 300)]
