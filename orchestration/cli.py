@@ -99,7 +99,9 @@ def serve_ui(settings: Settings, host: str, port: int) -> int:
         "-h", host, "-p", str(port),
     ]  # fmt: skip
     print(f"tokenlake: Dagster UI on http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    return subprocess.call(cmd, cwd=REPO_ROOT)
+    # dagster-dbt calls `dbt` by name while preparing the project: put this venv first on PATH.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PATH": path})
 
 
 def main(argv: list[str] | None = None) -> None:
