@@ -8,6 +8,7 @@ events output or in the quarantine output with all of its reasons. Nothing is dr
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -55,7 +56,7 @@ def _typed(field: str, kind: str) -> str:
         "int": f"case when n_{field} = trunc(n_{field}) and abs(n_{field}) < 9e15 "
         f"then cast(n_{field} as bigint) end",
         "bool": f"tl_bool(r_{field})",
-        "decimal": f"cast(n_{field} as decimal(20, 10))",
+        "decimal": f"cast(n_{field} as decimal(18, 10))",
         "timestamp": f"tl_ts(r_{field})",
     }[kind]
 
@@ -262,22 +263,37 @@ def normalize(
 
     The scan numbers lines with a streaming window, which runs in file order on one thread;
     its output is handed over in batches to a second connection that normalises them in
-    parallel (doing both in one query would keep the whole query on that one thread).
+    parallel (doing both in one query would keep the whole query on that one thread). The next
+    batch is normalised while the caller (dlt) writes the previous one.
     """
     worker = connect()
     try:
-        pending: list[pa.RecordBatch] = []
-        size = 0
-        for record_batch in con.sql(lines_sql).to_arrow_reader(batch_rows):
-            pending.append(record_batch)
-            size += record_batch.num_rows
-            if size >= batch_rows:
-                yield from normalize_arrow(worker, pa.Table.from_batches(pending))
-                pending, size = [], 0
-        if pending:
-            yield from normalize_arrow(worker, pa.Table.from_batches(pending))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ahead = None
+            for lines in _line_batches(con, lines_sql, batch_rows):
+                submitted = pool.submit(_normalize_table, worker, lines)
+                if ahead is not None:
+                    yield ahead.result()
+                ahead = submitted
+            if ahead is not None:
+                yield ahead.result()
     finally:
         worker.close()
+
+
+def _line_batches(
+    con: duckdb.DuckDBPyConnection, lines_sql: str, batch_rows: int
+) -> Iterator[pa.Table]:
+    pending: list[pa.RecordBatch] = []
+    size = 0
+    for record_batch in con.sql(lines_sql).to_arrow_reader(batch_rows):
+        pending.append(record_batch)
+        size += record_batch.num_rows
+        if size >= batch_rows:
+            yield pa.Table.from_batches(pending)
+            pending, size = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _split(out: pa.Table) -> NormalizedBatch:
@@ -303,10 +319,15 @@ def _not_null(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
 
 
 def normalize_arrow(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Iterator[NormalizedBatch]:
-    """Normalise lines held in memory (pooled small files, OTLP spans, batches of a scan)."""
+    """Normalise lines held in memory (pooled small files, OTLP spans)."""
+    yield _normalize_table(con, lines)
+
+
+def _normalize_table(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> NormalizedBatch:
     chunked = pa.Table.from_batches(lines.to_batches(max_chunksize=SCAN_CHUNK_ROWS), lines.schema)
-    con.register("arrow_lines", chunked)
+    cursor = con.cursor()  # its own cursor: safe to use from the prefetching thread
     try:
-        yield _split(con.sql(_final_sql("select * from arrow_lines")).to_arrow_table())
+        cursor.register("arrow_lines", chunked)
+        return _split(cursor.sql(_final_sql("select * from arrow_lines")).to_arrow_table())
     finally:
-        con.unregister("arrow_lines")
+        cursor.close()

@@ -34,7 +34,7 @@ renamed as (
         cast(retry_count as integer) as retry_count,
         session_id,
         prompt_template_id,
-        cast(computed_cost as decimal(20, 10)) as gateway_computed_cost,
+        cast(computed_cost as decimal(18, 10)) as gateway_computed_cost,
         extra_fields,
         _source_file as source_file,
         _source_line as source_line
