@@ -27,6 +27,12 @@ def test_one_connected_graph_from_log_files_to_staging():
         "raw/usage_log_files",
         "staging/stg_usage_logs__events",
         "staging/stg_usage_logs__quarantine",
+        "seeds/price_book",
+        "staging/stg_seeds__price_book",
+        "intermediate/int_attempts_priced",
+        "marts/fct_llm_attempts",
+        "marts/fct_llm_requests",
+        "marts/mart_unpriced_models",
     } <= keys
     stg = graph.get(dg.AssetKey(["staging", "stg_usage_logs__events"]))
     assert dg.AssetKey(["raw", "usage_events"]) in stg.parent_keys

@@ -1,0 +1,63 @@
+-- Grain: one row per logical request; its attempts (retries included) summed.
+with attempts as (
+    select * from {{ ref('fct_llm_attempts') }}
+),
+
+last_attempts as (
+    select request_id, max(attempt) as last_attempt from attempts group by request_id
+),
+
+summed as (
+    select
+        request_id,
+        count(*) as attempts,
+        count(*) - 1 as retries,
+        min(event_at) as first_seen_at,
+        max(event_at) as last_seen_at,
+        sum(input_tokens) as input_tokens,
+        sum(cache_read_tokens) as cache_read_tokens,
+        sum(cache_write_tokens) as cache_write_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens,
+        sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
+        cast(sum(total_cost) as {{ money_type() }}) as priced_cost,
+        cast(sum(case when status <> 'ok' then total_cost else 0 end) as {{ money_type() }}) as failed_attempts_cost
+    from attempts
+    group by request_id
+),
+
+final as (
+    select
+        summed.request_id,
+        final_attempt.tenant_id,
+        final_attempt.user_id,
+        final_attempt.feature,
+        final_attempt.agent,
+        final_attempt.action_type,
+        final_attempt.provider,
+        final_attempt.model,
+        final_attempt.status as final_status,
+        final_attempt.session_id,
+        summed.attempts,
+        summed.retries,
+        summed.first_seen_at,
+        summed.last_seen_at,
+        summed.input_tokens,
+        summed.cache_read_tokens,
+        summed.cache_write_tokens,
+        summed.output_tokens,
+        summed.total_tokens,
+        summed.unpriced_attempts,
+        summed.unpriced_attempts = 0 as is_fully_priced,
+        -- NULL when any attempt is unpriced: a partial sum would look like a real total.
+        case when summed.unpriced_attempts = 0 then summed.priced_cost end as total_cost,
+        summed.priced_cost,
+        summed.failed_attempts_cost
+    from summed
+    inner join last_attempts on summed.request_id = last_attempts.request_id
+    inner join attempts as final_attempt
+        on last_attempts.request_id = final_attempt.request_id
+        and last_attempts.last_attempt = final_attempt.attempt
+)
+
+select * from final

@@ -1,0 +1,7 @@
+select request_id, attempt
+from {{ ref('fct_llm_attempts') }}
+where uncached_input_cost < 0
+    or cache_read_cost < 0
+    or cache_write_cost < 0
+    or output_cost < 0
+    or total_cost < 0
