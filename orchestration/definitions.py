@@ -4,6 +4,7 @@ import os
 
 import dagster as dg
 
+from orchestration.defs.price_book import definitions as price_book
 from orchestration.defs.usage_logs import definitions as usage_logs
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.settings import Settings
@@ -21,6 +22,7 @@ full_pipeline_job = dg.define_asset_job(
 
 defs = dg.Definitions.merge(
     usage_logs.definitions(),
+    price_book.definitions(),
     warehouse.definitions(),
     dg.Definitions(jobs=[full_pipeline_job]),
 )

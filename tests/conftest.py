@@ -10,6 +10,7 @@ import duckdb
 import pytest
 
 from ingestion.pipeline import warehouse_pipeline
+from ingestion.price_book import user_price_book
 from ingestion.usage_logs.load import load_usage_logs
 from ingestion.usage_logs.report import IngestReport
 
@@ -25,6 +26,11 @@ class Warehouse:
     def ingest(self, logs_url: str | Path) -> IngestReport:
         pipeline = warehouse_pipeline("usage_logs", self.path, self.dlt_dir)
         return load_usage_logs(pipeline, self.path, str(logs_url))
+
+    def load_price_book(self, path: Path | None = None) -> None:
+        """Load the user's price rows (TOKENLAKE_PRICE_BOOK) as the pipeline does; none = empty."""
+        pipeline = warehouse_pipeline("price_book", self.path, self.dlt_dir)
+        pipeline.run(user_price_book(str(path) if path else None)).raise_on_failed_jobs()
 
     def query(self, sql: str, params: list | None = None) -> list[tuple]:
         with duckdb.connect(str(self.path), read_only=True) as con:

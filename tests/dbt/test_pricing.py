@@ -37,6 +37,7 @@ def built(tmp_path_factory) -> Warehouse:
     generate(out, 20_000, seed=11, end=datetime(2026, 11, 20, 18, tzinfo=UTC))
     warehouse = Warehouse(tmp_path_factory.mktemp("home"))
     warehouse.ingest(out / "logs")
+    warehouse.load_price_book(None)
     result = dbt("build", warehouse=warehouse.path)
     assert result.returncode == 0, result.stdout[-4000:]
     assert "WARN 1 unpriced_attempts" in result.stdout  # the demo's unpriced model is reported
@@ -156,3 +157,51 @@ def test_rollups_reconcile_and_unpriced_models_are_listed(built: Warehouse):
         )
         == 0
     )
+
+
+def test_user_price_rows_win_ties_price_new_models_and_reprice_history(
+    built: Warehouse, tmp_path: Path
+):
+    """TOKENLAKE_PRICE_BOOK rows join the book; a correction dated in the past re-prices history."""
+    mini = "model like 'gpt-4o-mini%'"
+    before = built.scalar(f"select sum(total_cost) from marts.fct_llm_attempts where {mini}")
+    header = PRICE_BOOK.read_text().splitlines()[0]
+    user_book = tmp_path / "my_prices.csv"
+    user_book.write_text(
+        header + "\n"
+        "openai,ft:gpt-4.1-mini-2025-04-14:acme:support-v3:B7x9Q2,,2025-06-01,USD,0.80,3.20,0.20,,,,,,0.5,fine-tuning price,\n"
+        "openai,gpt-4o-mini(-\\d{4}-\\d{2}-\\d{2})?,,2024-07-18,USD,0.30,1.20,0.15,,,,,,0.5,correction,doubled\n"
+    )
+    built.load_price_book(user_book)
+    try:
+        result = dbt("build", warehouse=built.path)
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert (
+            "unpriced_attempts" in result.stdout and "WARN 1 unpriced_attempts" not in result.stdout
+        )
+        after = built.scalar(f"select sum(total_cost) from marts.fct_llm_attempts where {mini}")
+        assert after == 2 * before  # every list price doubled: every past attempt re-priced
+        assert built.scalar("select count(*) from marts.mart_unpriced_models") == 0
+        assert (
+            built.scalar(
+                f"select count(distinct price_version_id) from marts.fct_llm_attempts where {mini}"
+            )
+            == 1
+        )
+    finally:  # leave the module's warehouse as the other tests expect it
+        built.load_price_book(None)
+        assert dbt("build", warehouse=built.path).returncode == 0
+
+
+def test_a_broken_user_price_book_is_a_clear_error(tmp_path: Path):
+    from ingestion.price_book import PriceBookError, read_price_book
+
+    with pytest.raises(PriceBookError, match="not a file"):
+        read_price_book(tmp_path / "missing.csv")
+    (tmp_path / "bad.csv").write_text("provider,model,price\nopenai,x,1\n")
+    with pytest.raises(PriceBookError, match="header"):
+        read_price_book(tmp_path / "bad.csv")
+    header = PRICE_BOOK.read_text().splitlines()[0]
+    (tmp_path / "noprice.csv").write_text(header + "\nopenai,x,,2025-01-01,USD,,1,,,,,,,,,\n")
+    with pytest.raises(PriceBookError, match="no input_per_mtok"):
+        read_price_book(tmp_path / "noprice.csv")

@@ -28,12 +28,18 @@ def test_one_connected_graph_from_log_files_to_staging():
         "staging/stg_usage_logs__events",
         "staging/stg_usage_logs__quarantine",
         "seeds/price_book",
+        "raw/user_price_book",
         "staging/stg_seeds__price_book",
         "intermediate/int_attempts_priced",
         "marts/fct_llm_attempts",
         "marts/fct_llm_requests",
         "marts/mart_unpriced_models",
     } <= keys
+    book = graph.get(dg.AssetKey(["staging", "stg_seeds__price_book"]))
+    assert {
+        dg.AssetKey(["seeds", "price_book"]),
+        dg.AssetKey(["raw", "user_price_book"]),
+    } <= book.parent_keys
     stg = graph.get(dg.AssetKey(["staging", "stg_usage_logs__events"]))
     assert dg.AssetKey(["raw", "usage_events"]) in stg.parent_keys
     raw = graph.get(dg.AssetKey(["raw", "usage_events"]))
@@ -42,7 +48,15 @@ def test_one_connected_graph_from_log_files_to_staging():
 
 def test_jobs_sensor_and_checks():
     defs = load_defs()
-    assert defs.resolve_job_def("full_pipeline") and defs.resolve_job_def("ingest_logs")
+    assert defs.resolve_job_def("full_pipeline")
+    ingest = defs.resolve_job_def("ingest_logs")
+    selected = {k.to_user_string() for k in ingest.asset_layer.executable_asset_keys}
+    assert {
+        "raw/usage_events",
+        "raw/user_price_book",
+        "seeds/price_book",
+        "marts/fct_llm_attempts",
+    } <= selected
     assert defs.resolve_sensor_def("new_log_files").default_status == dg.DefaultSensorStatus.RUNNING
     check_keys = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
     assert {"every_record_accounted_for", "quarantined_records"} <= check_keys

@@ -48,6 +48,8 @@ def test_demo_then_run_is_idempotent(tmp_path: Path):
         == manifest["events"]
     )
     assert count(warehouse, "select count(*) from raw.usage_log_files where not balanced") == 0
+    assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == manifest["events"]
+    assert count(warehouse, "select count(*) from marts.mart_unpriced_models") == 1
 
     again = run(["run"], env)  # a cron job on the same home: nothing new, nothing doubled
     assert again.returncode == 0, again.stderr[-3000:]
@@ -93,3 +95,19 @@ def test_run_exits_non_zero_when_the_pipeline_fails(tmp_path: Path):
     )
     assert result.returncode == 1
     assert "FAILED" in result.stderr
+
+
+def test_the_sensor_job_works_on_a_fresh_warehouse(tmp_path: Path):
+    from tests.conftest import event, write_jsonl
+
+    write_jsonl(tmp_path / "logs" / "a.jsonl", [event(i) for i in range(20)])
+    env = {"TOKENLAKE_HOME": str(tmp_path / "home"), "TOKENLAKE_LOGS_URL": str(tmp_path / "logs")}
+    result = run(["run", "--job", "ingest_logs"], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (
+        count(
+            tmp_path / "home" / "warehouse.duckdb",
+            "select count(*) from marts.fct_llm_attempts where is_priced",
+        )
+        == 20
+    )

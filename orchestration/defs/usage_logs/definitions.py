@@ -9,9 +9,12 @@ from orchestration.defs.usage_logs.sensors import build_new_log_files_sensor
 
 __all__ = ["LOG_FILES_KEY", "definitions", "ingest_logs_job"]
 
+_downstream = dg.AssetSelection.assets(usage_logs_assets).downstream()
 ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
-    selection=dg.AssetSelection.assets(usage_logs_assets).downstream(),
+    # What depends on the logs, plus what those models read (the price book), so that the job
+    # also works on a warehouse where nothing else has run yet.
+    selection=(_downstream | _downstream.upstream()) - dg.AssetSelection.keys(LOG_FILES_KEY),
     description="Load new or changed log files, then rebuild what depends on them.",
 )
 
