@@ -29,12 +29,18 @@ def _prepare_environment(settings: Settings) -> None:
         shutil.copyfile(REPO_ROOT / "orchestration" / "dagster.yaml", target)
     for name, value in settings.export_for_tools().items():
         os.environ.setdefault(name, value)
+    ensure_dbt_manifest()
+
+
+def ensure_dbt_manifest() -> Path:
+    """Dagster reads dbt's manifest at import: prepare it once if the set-up has not."""
     manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
     if not manifest.exists():
         print("preparing the dbt manifest (dbt parse) ...", flush=True)
+        dbt = str(Path(sys.executable).with_name("dbt"))
         subprocess.run(
             [
-                str(Path(sys.executable).with_name("dbt")),
+                dbt,
                 "parse",
                 "--quiet",
                 "--project-dir",
@@ -44,6 +50,7 @@ def _prepare_environment(settings: Settings) -> None:
             ],
             check=True,
         )
+    return manifest
 
 
 def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:

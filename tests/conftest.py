@@ -75,24 +75,6 @@ def event(i: int, **overrides) -> dict:
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """Dagster reads dbt's manifest at import; `make setup` prepares it, this covers bare pytest."""
-    import subprocess
-    import sys
+    from orchestration.cli import ensure_dbt_manifest
 
-    from orchestration.settings import DBT_PROJECT_DIR
-
-    manifest = DBT_PROJECT_DIR / "target" / "manifest.json"
-    if not manifest.exists():
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [
-                str(dbt),
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(DBT_PROJECT_DIR),
-                "--profiles-dir",
-                str(DBT_PROJECT_DIR),
-            ],
-            check=True,
-        )
-    return manifest
+    return ensure_dbt_manifest()
