@@ -111,6 +111,35 @@ def serve_ui(settings: Settings, host: str, port: int) -> int:
     return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PATH": path})
 
 
+def import_prices_command(
+    settings: Settings, source: str | None, into: Path | None, effective_from: str | None
+) -> int:
+    from datetime import date
+
+    from ingestion.price_book.litellm import LITELLM_URL, import_prices
+
+    target = into or settings.price_book
+    if target is None:
+        print(
+            "tokenlake: give --into or set TOKENLAKE_PRICE_BOOK (the CSV to append to)",
+            file=sys.stderr,
+        )
+        return 2
+    shipped = REPO_ROOT / "seeds" / "price_book.csv"
+    when = date.fromisoformat(effective_from) if effective_from else None
+    result = import_prices(
+        source or LITELLM_URL, target, [shipped] if target.resolve() != shipped else [], when
+    )
+    for row in result.appended:
+        tier = row["service_tier"] or "standard"
+        print(f"  + {row['provider']} {row['model_pattern']} [{tier}] from {row['effective_from']}: "
+              f"in {row['input_per_mtok']} out {row['output_per_mtok']} per Mtok")  # fmt: skip
+    print(
+        f"tokenlake: {result.models_seen} models read, {len(result.appended)} price versions appended to {target}"
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="tokenlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -123,6 +152,21 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=3000)
     demo.add_argument("--no-ui", action="store_true", help="stop after the pipeline run")
+    imp = sub.add_parser(
+        "import-prices", help="append changed prices from LiteLLM's price file to a price book"
+    )
+    imp.add_argument(
+        "--from",
+        dest="source",
+        default=None,
+        help="path or URL of model_prices_and_context_window.json",
+    )
+    imp.add_argument(
+        "--into", type=Path, help="price-book CSV to append to (default: $TOKENLAKE_PRICE_BOOK)"
+    )
+    imp.add_argument(
+        "--effective-from", help="YYYY-MM-DD the imported prices apply from (default: today)"
+    )
     gen = sub.add_parser("generate-demo", help="only write demo log files")
     gen.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
     gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
@@ -131,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     if args.command == "run":
         sys.exit(0 if run_pipeline(settings, args.job) else 1)
+    if args.command == "import-prices":
+        sys.exit(import_prices_command(settings, args.source, args.into, args.effective_from))
     if args.command == "generate-demo":
         from ingestion.demo import generate
 

@@ -16,7 +16,9 @@ for name, value in settings.export_for_tools().items():
 
 full_pipeline_job = dg.define_asset_job(
     "full_pipeline",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.keys(usage_logs.LOG_FILES_KEY),
+    # The LiteLLM import is on demand (it reads the internet and writes your price book).
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.keys(usage_logs.LOG_FILES_KEY, price_book.LITELLM_IMPORT_KEY),
     description="Everything once: sources -> raw -> staging -> marts. What `tokenlake run` executes.",
 )
 

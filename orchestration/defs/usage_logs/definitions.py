@@ -14,7 +14,8 @@ ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
     # What depends on the logs, plus what those models read (the price book), so that the job
     # also works on a warehouse where nothing else has run yet.
-    selection=(_downstream | _downstream.upstream()) - dg.AssetSelection.keys(LOG_FILES_KEY),
+    selection=(_downstream | _downstream.upstream())
+    - dg.AssetSelection.keys(LOG_FILES_KEY, dg.AssetKey(["price_book", "litellm_import"])),
     description="Load new or changed log files, then rebuild what depends on them.",
 )
 
