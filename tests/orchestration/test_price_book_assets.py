@@ -13,7 +13,13 @@ EXCERPT = REPO_ROOT / "tests" / "fixtures" / "litellm" / "model_prices_excerpt.j
 
 
 def run_import(effective_from: str = "2026-11-01") -> dg.ExecuteInProcessResult:
-    config = {"ops": {"price_book__litellm_import": {"config": {"source": str(EXCERPT), "effective_from": effective_from}}}}
+    config = {
+        "ops": {
+            "price_book__litellm_import": {
+                "config": {"source": str(EXCERPT), "effective_from": effective_from}
+            }
+        }
+    }
     return dg.materialize([litellm_import], run_config=config, raise_on_error=False)
 
 

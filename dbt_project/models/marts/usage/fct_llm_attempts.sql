@@ -3,10 +3,14 @@ with priced as (
     select * from {{ ref('int_attempts_priced') }}
 ),
 
+contract_discounts as (
+    select * from {{ ref('int_attempt_contract_discounts') }}
+),
+
 final as (
     select
-        request_id,
-        attempt,
+        priced.request_id,
+        priced.attempt,
         event_at,
         tenant_id,
         user_id,
@@ -46,10 +50,17 @@ final as (
         output_cost,
         batch_discount_amount,
         total_cost,
+        coalesce(contract_discounts.contract_discount_pct, 0) as contract_discount_pct,
+        cast(
+            total_cost * (1 - coalesce(contract_discounts.contract_discount_pct, 0)) as {{ money_type() }}
+        ) as net_cost,
         gateway_computed_cost,
         source_file,
         source_line
     from priced
+    left join contract_discounts
+        on priced.request_id = contract_discounts.request_id
+        and priced.attempt = contract_discounts.attempt
 )
 
 select * from final
