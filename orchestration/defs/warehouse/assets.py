@@ -12,6 +12,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.warehouse.project import dbt_project
+from orchestration.settings import Settings
 
 
 class TokenlakeDbtTranslator(DagsterDbtTranslator):
@@ -37,4 +38,6 @@ class TokenlakeDbtTranslator(DagsterDbtTranslator):
     pool="warehouse",
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    yield from dbt.cli(["build"], context=context).stream()
+    # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
+    target = Settings.from_env().home / "dbt" / "runs" / context.run_id
+    yield from dbt.cli(["build"], context=context, target_path=target).stream()
