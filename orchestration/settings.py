@@ -7,6 +7,7 @@ Secrets are kept out of repr() so that they never reach a log line by accident.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,3 +71,8 @@ class Settings:
             "TOKENLAKE_LOGS_URL": self.logs_url,
             "DAGSTER_HOME": str(self.dagster_home),
         }
+
+
+def redact_url(url: str) -> str:
+    """A URL safe to print: user info (user:password@) replaced, e.g. in s3://key:secret@bucket."""
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", url)
