@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
+from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, redact_url
 
 DEFAULT_DEMO_EVENTS = 200_000
 
@@ -61,14 +61,23 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
     from orchestration.definitions import defs
 
     started = time.perf_counter()
+    job = defs.resolve_job_def(job_name)
+    tags: dict[str, str] = {}
+    days = ""
+    if job.partitions_def is not None:
+        from orchestration.provider_sync import partition_range_tags, provider_sync_window
+
+        window = provider_sync_window(settings)
+        tags = partition_range_tags(window)
+        first, last = window.days
+        days = f", provider days {first} .. {last}"
     print(
-        f"tokenlake: running {job_name} (warehouse {settings.warehouse}, logs {settings.logs_url})",
+        f"tokenlake: running {job_name} (warehouse {settings.warehouse}, "
+        f"logs {redact_url(settings.logs_url)}{days})",
         flush=True,
     )
     with DagsterInstance.get() as instance:
-        result = defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     elapsed = time.perf_counter() - started
     if result.success:
         print(
@@ -86,15 +95,47 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
 def ensure_demo_data(settings: Settings, events: int) -> None:
     """Write demo logs unless they exist (demo data lives at $TOKENLAKE_HOME/demo)."""
     from ingestion.demo import generate
+    from ingestion.demo.generator import PROVIDER_API_DIR
+    from ingestion.demo.provider_ledger import LEDGER_FILE
 
-    if (settings.demo_dir / "manifest.json").exists():
+    ledger = settings.demo_dir / PROVIDER_API_DIR / LEDGER_FILE
+    if (settings.demo_dir / "manifest.json").exists() and ledger.exists():
         print(f"tokenlake: demo data already at {settings.demo_dir}", flush=True)
         return
+    if settings.demo_dir.exists():  # from an older version, without the providers' view
+        shutil.rmtree(settings.demo_dir)
     print(
         f"tokenlake: generating ~{events:,} demo events under {settings.demo_dir} ...", flush=True
     )
     manifest = generate(settings.demo_dir, events)
     print(f"tokenlake: wrote {manifest.events:,} events in {manifest.files:,} files", flush=True)
+
+
+DEMO_OPENAI_KEY = "sk-admin-demo-openai"  # noqa: S105 - keys of the local demo API, not secrets
+DEMO_ANTHROPIC_KEY = "sk-ant-admin-demo-anthropic"  # noqa: S105
+
+
+def start_demo_provider_api(settings: Settings):  # -> ProviderAPIServer
+    """Serve the demo's provider usage/cost API on loopback and point the sources at it.
+
+    The sources are configured exactly as a user would (`*_API_BASE`, `*_ADMIN_KEY`): only the
+    addresses differ. The server lives as long as this process (and the UI it starts).
+    """
+    from ingestion.demo.generator import PROVIDER_API_DIR
+    from ingestion.demo.provider_api import ProviderAPIServer
+    from ingestion.demo.provider_ledger import LEDGER_FILE
+
+    server = ProviderAPIServer(
+        settings.demo_dir / PROVIDER_API_DIR / LEDGER_FILE, DEMO_OPENAI_KEY, DEMO_ANTHROPIC_KEY
+    ).start()
+    os.environ.update(
+        OPENAI_API_BASE=server.base_url,
+        OPENAI_ADMIN_KEY=DEMO_OPENAI_KEY,
+        ANTHROPIC_API_BASE=server.base_url,
+        ANTHROPIC_ADMIN_KEY=DEMO_ANTHROPIC_KEY,
+    )
+    print(f"tokenlake: demo provider usage/cost API on {server.base_url}", flush=True)
+    return server
 
 
 def serve_ui(settings: Settings, host: str, port: int) -> int:
@@ -184,12 +225,19 @@ def main(argv: list[str] | None = None) -> None:
         print(f"wrote {manifest.events:,} events in {manifest.files:,} files")
         return
     if args.command == "demo":
+        server = None
         if "TOKENLAKE_LOGS_URL" not in os.environ:
             ensure_demo_data(settings, args.events)
-        if not run_pipeline(settings):
-            sys.exit(1)
-        if not args.no_ui:
-            sys.exit(serve_ui(settings, args.host, args.port))
+            server = start_demo_provider_api(settings)
+            settings = Settings.from_env()
+        try:
+            if not run_pipeline(settings):
+                sys.exit(1)
+            if not args.no_ui:
+                sys.exit(serve_ui(settings, args.host, args.port))
+        finally:
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from orchestration.defs.price_book import definitions as price_book
+from orchestration.defs.provider_usage import definitions as provider_usage
 from orchestration.defs.usage_logs import definitions as usage_logs
 from orchestration.defs.warehouse import definitions as warehouse
 from orchestration.settings import Settings
@@ -19,11 +20,15 @@ full_pipeline_job = dg.define_asset_job(
     # The LiteLLM import is on demand (it reads the internet and writes your price book).
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.keys(usage_logs.LOG_FILES_KEY, price_book.LITELLM_IMPORT_KEY),
+    # The provider reports are daily-partitioned: a run names its days (`tokenlake run` reads
+    # from the last complete bucket minus the look-back through today).
+    partitions_def=provider_usage.DAILY,
     description="Everything once: sources -> raw -> staging -> marts. What `tokenlake run` executes.",
 )
 
 defs = dg.Definitions.merge(
     usage_logs.definitions(),
+    provider_usage.definitions(),
     price_book.definitions(),
     warehouse.definitions(),
     dg.Definitions(jobs=[full_pipeline_job]),

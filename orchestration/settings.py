@@ -28,6 +28,11 @@ class Settings:
     webhook_url: str | None = field(default=None, repr=False)
     publish_postgres_url: str | None = field(default=None, repr=False)
     price_book: Path | None = None
+    # Provider usage/cost APIs: bucket width, days re-read before the last complete bucket
+    # (providers restate recent buckets), days read on the very first sync.
+    provider_bucket_width: str = "1d"
+    provider_lookback_days: int = 2
+    provider_history_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +53,15 @@ class Settings:
             webhook_url=env.get("TOKENLAKE_WEBHOOK_URL") or None,
             publish_postgres_url=env.get("TOKENLAKE_PUBLISH_POSTGRES_URL") or None,
             price_book=Path(price_book).expanduser().resolve() if price_book else None,
+            provider_bucket_width=_choice(
+                env, "TOKENLAKE_PROVIDER_BUCKET_WIDTH", ("1d", "1h"), cls.provider_bucket_width
+            ),
+            provider_lookback_days=_int(
+                env, "TOKENLAKE_PROVIDER_LOOKBACK_DAYS", cls.provider_lookback_days
+            ),
+            provider_history_days=_int(
+                env, "TOKENLAKE_PROVIDER_HISTORY_DAYS", cls.provider_history_days, minimum=1
+            ),
         )
 
     @property
@@ -71,6 +85,26 @@ class Settings:
             "TOKENLAKE_LOGS_URL": self.logs_url,
             "DAGSTER_HOME": str(self.dagster_home),
         }
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def redact_url(url: str) -> str:

@@ -21,6 +21,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from ingestion.demo import provider_ledger
 from ingestion.demo.catalog import (
     FEATURES,
     GATEWAY_BLENDED_RATE,
@@ -31,6 +32,8 @@ from ingestion.demo.catalog import (
 )
 
 DAYS = 90
+PRICE_BOOK = Path(__file__).resolve().parents[2] / "seeds" / "price_book.csv"
+PROVIDER_API_DIR = "provider_api"  # <out>/provider_api/ledger.parquet: what the demo API serves
 RETRY_2_SHARE = 0.05
 RETRY_3_SHARE = 0.01
 SOURCES = ("gateway", "legacy-gateway", "app")
@@ -317,6 +320,15 @@ class DemoGenerator:
             ).fetchone()[0]
             for source in SOURCES:
                 manifest.files += _write_source(con, logs, source, formats[source])
+            provider_ledger.collect_day(con)
+        ledger = provider_ledger.write_ledger(con, out / PROVIDER_API_DIR, PRICE_BOOK)
+        self.incidents["untracked_usage"] = Incident(
+            "untracked_usage", self.first_day.isoformat(), "project",
+            provider_ledger.UNTRACKED_PROJECT, round(ledger["untracked_share"], 4),
+            f"an evaluation notebook calls the providers without the gateway: "
+            f"{ledger['untracked_share']:.1%} of the providers' bill "
+            f"(${ledger['untracked_cost_usd']:,.2f}) never appears in the logs",
+        )  # fmt: skip
         manifest.incidents = list(self.incidents.values())
         (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2))
         return manifest

@@ -49,13 +49,59 @@ def graphql(port: int, query: str) -> dict:
         return json.loads(response.read())
 
 
+PROVIDER_QUERY = """
+{ assetNodes { assetKey { path } partitionDefinition { type } } }
+"""
+
+BACKFILL = """
+mutation($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+  }
+}
+"""
+
+BACKFILL_STATUS = """
+query($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    ... on PartitionBackfill { status runs(limit: 10) { runId status } }
+  }
+}
+"""
+
+
+def graphql_vars(port: int, query: str, variables: dict) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
 def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
+    from ingestion.demo import generate
+    from ingestion.demo.provider_api import ProviderAPIServer
+
     write_jsonl(tmp_path / "logs" / "a.jsonl", [event(i) for i in range(30)])
+    # The demo's provider API, as `make demo` serves it: the UI backfills 30 days from it.
+    generate(tmp_path / "demo", 2000)
+    server = ProviderAPIServer(
+        tmp_path / "demo" / "provider_api" / "ledger.parquet", "sk-admin-ui", "sk-ant-admin-ui"
+    ).start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))},
         "TOKENLAKE_HOME": str(tmp_path / "home"),
         "TOKENLAKE_LOGS_URL": str(tmp_path / "logs"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OPENAI_API_BASE": server.base_url,
+        "OPENAI_ADMIN_KEY": "sk-admin-ui",
+        "ANTHROPIC_API_BASE": server.base_url,
+        "ANTHROPIC_ADMIN_KEY": "sk-ant-admin-ui",
+        "TOKENLAKE_PROVIDER_HISTORY_DAYS": "3",
     }
     run = subprocess.run(
         [str(BIN / "tokenlake"), "run"],
@@ -125,7 +171,52 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
             for c in (n["assetChecksOrError"] or {}).get("checks", [])
         }
         assert {"every_record_accounted_for", "quarantined_records"} <= checks
+
+        # The provider assets are partitioned by day; a 30-day backfill launched as from the UI
+        # (the daemon of `dagster dev` runs it) loads those days from the demo API.
+        partitioned = {
+            "/".join(n["assetKey"]["path"]): (n["partitionDefinition"] or {}).get("type")
+            for n in graphql(port, PROVIDER_QUERY)["data"]["assetNodes"]
+        }
+        provider_keys = [k for k in partitioned if k.startswith(("raw/openai_", "raw/anthropic_"))]
+        assert len(provider_keys) == 11
+        assert {partitioned[k] for k in provider_keys} == {"TIME_WINDOW"}
+        from datetime import UTC, datetime, timedelta
+
+        today = datetime.now(UTC).date()
+        days = [(today - timedelta(days=n)).isoformat() for n in range(40, 10, -1)]
+        launched = graphql_vars(port, BACKFILL, {"params": {
+            "partitionNames": days,
+            "assetSelection": [{"path": k.split("/")} for k in provider_keys],
+            "fromFailure": False,
+        }})["data"]["launchPartitionBackfill"]  # fmt: skip
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        status = None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            backfill = graphql_vars(port, BACKFILL_STATUS, {"id": launched["backfillId"]})
+            status = backfill["data"]["partitionBackfillOrError"]["status"]
+            if status in (
+                "COMPLETED",
+                "COMPLETED_SUCCESS",
+                "FAILED",
+                "COMPLETED_FAILED",
+                "CANCELED",
+            ):
+                break
+            time.sleep(3)
+        assert status in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
+        import duckdb
+
+        with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+            loaded = con.execute(
+                "select count(distinct cast(bucket_start_at as date)) from raw.openai_costs"
+                " where cast(bucket_start_at as date) between ? and ?",
+                [days[0], days[-1]],
+            ).fetchone()[0]
+        assert loaded == 30
     finally:
+        server.stop()
         os.killpg(ui.pid, signal.SIGTERM)
         try:
             ui.wait(timeout=30)

@@ -50,6 +50,16 @@ def test_demo_then_run_is_idempotent(tmp_path: Path):
     assert count(warehouse, "select count(*) from raw.usage_log_files where not balanced") == 0
     assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == manifest["events"]
     assert count(warehouse, "select count(*) from marts.mart_unpriced_models") == 1
+    # The providers' reports came over HTTP from the demo API: the bill equals its ledger.
+    ledger = home / "demo" / "provider_api" / "ledger.parquet"
+    billed = count(
+        warehouse,
+        "select (select sum(amount_usd) from staging.stg_openai__costs)"
+        " + (select sum(amount_usd) from staging.stg_anthropic__cost_report)",
+    )
+    expected = count(warehouse, f"select sum(cost_total) from read_parquet('{ledger}')")
+    assert abs(billed - expected) < 0.01 and expected > 0
+    assert "provider days" in demo.stdout
 
     again = run(["run"], env)  # a cron job on the same home: nothing new, nothing doubled
     assert again.returncode == 0, again.stderr[-3000:]
@@ -110,4 +120,53 @@ def test_the_sensor_job_works_on_a_fresh_warehouse(tmp_path: Path):
             "select count(*) from marts.fct_llm_attempts where is_priced",
         )
         == 20
+    )
+
+
+def test_run_syncs_the_providers_from_their_cursor_and_keeps_keys_out_of_the_output(
+    tmp_path: Path,
+):
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow.parquet as pq
+
+    from ingestion.demo.provider_api import ProviderAPIServer
+    from ingestion.demo.provider_ledger import ledger_table
+    from tests.ingestion.test_provider_usage import ANTHROPIC_KEY, OPENAI_KEY, fixture_rows
+
+    today = datetime.now(UTC).date()
+    rows = fixture_rows(today - timedelta(days=20), today)
+    ledger = tmp_path / "ledger.parquet"
+    pq.write_table(ledger_table(rows), ledger)
+    home = tmp_path / "home"
+    with ProviderAPIServer(ledger, OPENAI_KEY, ANTHROPIC_KEY) as server:
+        env = {
+            "TOKENLAKE_HOME": str(home),
+            "TOKENLAKE_LOGS_URL": str(tmp_path / "no-logs-yet"),
+            "TOKENLAKE_PROVIDER_HISTORY_DAYS": "21",
+            "OPENAI_API_BASE": server.base_url,
+            "OPENAI_ADMIN_KEY": OPENAI_KEY,
+            "ANTHROPIC_API_BASE": server.base_url,
+            "ANTHROPIC_ADMIN_KEY": ANTHROPIC_KEY,
+        }
+        (tmp_path / "no-logs-yet").mkdir()
+        first = run(["run"], env)
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        second = run(["run"], env)
+        assert second.returncode == 0, second.stderr[-3000:]
+    assert f"provider days {today - timedelta(days=20)} .. {today}" in first.stdout
+    # The second run starts from the last complete bucket (today's midnight) minus 2 days.
+    assert f"provider days {today - timedelta(days=2)} .. {today}" in second.stdout
+    for output in (first.stdout, first.stderr, second.stdout, second.stderr):
+        assert OPENAI_KEY not in output and ANTHROPIC_KEY not in output
+    warehouse = home / "warehouse.duckdb"
+    assert count(
+        warehouse, "select sum(input_tokens) from staging.stg_openai__completions_usage"
+    ) == sum(r["input_tokens"] for r in rows if r["report"] == "completions")
+    assert (
+        count(
+            warehouse,
+            "select count(*) - count(distinct usage_row_key) from staging.stg_anthropic__messages_usage",
+        )
+        == 0
     )

@@ -1,8 +1,9 @@
 """Usage logs: the dlt asset, its checks and the new-file sensor."""
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource
 
+from orchestration.defs.provider_usage.definitions import provider_assets
+from orchestration.defs.resources import dlt_resource
 from orchestration.defs.usage_logs.assets import LOG_FILES_KEY, log_files, usage_logs_assets
 from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
 from orchestration.defs.usage_logs.sensors import build_new_log_files_sensor
@@ -14,8 +15,10 @@ ingest_logs_job = dg.define_asset_job(
     "ingest_logs",
     # What depends on the logs, plus what those models read (the price book), so that the job
     # also works on a warehouse where nothing else has run yet.
+    # The provider reports are daily-partitioned and synced on their own (sync_provider_usage).
     selection=(_downstream | _downstream.upstream())
-    - dg.AssetSelection.keys(LOG_FILES_KEY, dg.AssetKey(["price_book", "litellm_import"])),
+    - dg.AssetSelection.keys(LOG_FILES_KEY, dg.AssetKey(["price_book", "litellm_import"]))
+    - dg.AssetSelection.assets(*provider_assets),
     description="Load new or changed log files, then rebuild what depends on them.",
 )
 
@@ -26,5 +29,5 @@ def definitions() -> dg.Definitions:
         asset_checks=[every_record_accounted_for, quarantined_records],
         jobs=[ingest_logs_job],
         sensors=[build_new_log_files_sensor(ingest_logs_job)],
-        resources={"dlt": DagsterDltResource()},
+        resources={"dlt": dlt_resource},
     )

@@ -1,7 +1,18 @@
 -- One row per attempt: the raw events typed and named for the layers above.
 -- Token buckets are normalised once, here: cache reads and writes are parts of input_tokens.
+-- The raw table appears with the first log file; until then this model is empty, not broken.
+{%- set s, b, i, ts = dbt.type_string(), dbt.type_bigint(), dbt.type_int(), dbt.type_timestamp() %}
 with source as (
-    select * from {{ source('raw', 'usage_events') }}
+    {{ select_optional_source('raw', 'usage_events', {
+        "timestamp": ts, "request_id": s, "attempt": b, "tenant_id": s, "user_id": s,
+        "feature": s, "agent": s, "action_type": s, "provider": s, "model": s, "region": s,
+        "key_source": s, "input_tokens": b, "output_tokens": b, "cache_read_tokens": b,
+        "cache_write_tokens": b, "cache_write_1h_tokens": b, "reasoning_tokens": b,
+        "total_tokens": b, "latency_ms": b, "status": s, "retry_count": b,
+        "cache_hit": dbt.type_boolean(), "batch": dbt.type_boolean(), "service_tier": s,
+        "session_id": s, "prompt_template_id": s, "computed_cost": "decimal(18, 10)",
+        "extra_fields": s, "_source_file": s, "_source_line": b,
+    }) }}
 ),
 
 renamed as (

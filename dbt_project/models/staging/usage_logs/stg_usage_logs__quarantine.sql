@@ -1,6 +1,13 @@
 -- Records that failed validation, one row per record, with the first reason split out.
 with source as (
-    select * from {{ source('raw', 'usage_events_quarantine') }}
+    {{ select_optional_source('raw', 'usage_events_quarantine', {
+        "_source_file": dbt.type_string(),
+        "_source_line": dbt.type_bigint(),
+        "_source_record": dbt.type_int(),
+        "raw_text": dbt.type_string(),
+        "reason": dbt.type_string(),
+        "_source_modified_at": dbt.type_timestamp(),
+    }) }}
 ),
 
 renamed as (
