@@ -128,6 +128,14 @@ def write_ledger(con: duckdb.DuckDBPyConnection, out: Path, price_book: Path) ->
                cast(0 as decimal(6, 4)) as batch_discount
         from provider_only"""
     )
+    contracts = price_book.with_name("provider_contracts.csv")
+    con.execute(
+        f"""create or replace temp table provider_contracts as
+            select provider, coalesce(model_pattern, '') as model_pattern,
+                   cast(effective_from as date) as effective_from,
+                   cast(discount_pct as decimal(6, 4)) as discount_pct
+            from read_csv('{contracts}', all_varchar = true, header = true)"""
+    )
     con.execute(PRICED_ATTEMPTS_SQL)
     con.execute(LEDGER_SQL)
     con.execute(EXTRA_SERVICES_SQL)
@@ -168,7 +176,8 @@ def write_ledger(con: duckdb.DuckDBPyConnection, out: Path, price_book: Path) ->
 
 # The provider's billing: the attempt's model matched exactly or by the longest pattern, the
 # version in force that day, the attempt's tier row or the standard one (batch discount when a
-# batch call is priced from the standard row), long-context prices above the threshold.
+# batch call is priced from the standard row), long-context prices above the threshold, less
+# the negotiated contract discount (seeds/provider_contracts.csv).
 PRICED_ATTEMPTS_SQL = """
 create or replace temp table priced_attempts as
 with patterns as (
@@ -213,21 +222,37 @@ rated as (
         on v.provider = a.provider and v.model = a.model and v.service_tier = a.service_tier
         and v.day = cast(a.ts as date)
 ),
+-- The negotiated discount in force that day: a model's own contract beats the provider-wide one.
+contract_days as (
+    select k.provider, k.model, k.day, c.discount_pct
+    from (select distinct provider, model, cast(ts as date) as day from provider_attempts) k
+    join provider_contracts c
+        on c.provider = k.provider and c.effective_from <= k.day
+        and (c.model_pattern = '' or regexp_full_match(k.model, c.model_pattern))
+    qualify row_number() over (
+        partition by k.provider, k.model, k.day
+        order by length(c.model_pattern) desc, c.effective_from desc
+    ) = 1
+),
 prices as (
-    select *,
+    select rated.*,
         case when long_context then long_input_price else input_price end as in_price,
         case when long_context then long_output_price else output_price end as out_price,
-        case when long_context then long_input_price / nullif(input_price, 0) else 1 end as mult
+        case when long_context then long_input_price / nullif(input_price, 0) else 1 end as mult,
+        factor * (1 - coalesce(contract_days.discount_pct, 0)) as billed_factor
     from rated
+    left join contract_days
+        on contract_days.provider = rated.provider and contract_days.model = rated.model
+        and contract_days.day = cast(rated.ts as date)
 )
 select *,
-    (input_tokens - cache_read_tokens - cache_write_tokens) * in_price * factor / 1e6 as cost_input,
-    cache_read_tokens * coalesce(cache_read_price, input_price) * mult * factor / 1e6 as cost_cache_read,
+    (input_tokens - cache_read_tokens - cache_write_tokens) * in_price * billed_factor / 1e6 as cost_input,
+    cache_read_tokens * coalesce(cache_read_price, input_price) * mult * billed_factor / 1e6 as cost_cache_read,
     (cache_write_tokens - cache_write_1h_tokens)
-        * coalesce(cache_write_price, input_price) * mult * factor / 1e6 as cost_cache_write_5m,
+        * coalesce(cache_write_price, input_price) * mult * billed_factor / 1e6 as cost_cache_write_5m,
     cache_write_1h_tokens * coalesce(cache_write_1h_price, cache_write_price, input_price)
-        * mult * factor / 1e6 as cost_cache_write_1h,
-    output_tokens * out_price * factor / 1e6 as cost_output
+        * mult * billed_factor / 1e6 as cost_cache_write_1h,
+    output_tokens * out_price * billed_factor / 1e6 as cost_output
 from prices
 """
 

@@ -1,16 +1,113 @@
--- Every attempt priced with the price version in force at its timestamp (DESIGN.md §2).
--- Cost is derived here on every run from the price book: a corrected or late price row
--- re-prices history. An attempt whose model has no price keeps NULL cost and is_priced false.
-with attempts as (
-    select * from {{ ref('stg_usage_logs__events') }}
-),
+-- Every attempt priced with the price version in force at its timestamp (DESIGN.md §2), and
+-- the negotiated contract discount in force then (a model-specific contract beats the
+-- provider-wide one). Cost is derived here on every run from the price book: nothing is
+-- frozen at ingestion.
+--
+-- Incremental: a run prices the attempts loaded since the last run (dlt load id) and re-prices
+-- every attempt of a (provider, model) whose prices, pattern match or contracts changed (a
+-- fingerprint per model is kept on each row). Rows priced in a run carry its `priced_at`, which
+-- the models above use to pick up exactly what changed.
+{{ config(
+    materialized='incremental',
+    unique_key=['request_id', 'attempt'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
 
-matches as (
+with matches as (
     select * from {{ ref('int_model_price_matches') }}
 ),
 
 versions as (
     select * from {{ ref('int_price_versions') }}
+),
+
+contracts as (
+    select * from {{ ref('int_contract_versions') }}
+),
+
+-- What prices a (provider, model): its pattern, every version of it, and the provider's contracts.
+price_fingerprints as (
+    select
+        matches.provider,
+        matches.model,
+        {{ dbt.listagg(
+            dbt.concat(["versions.price_version_id", "'|'",
+                        "coalesce(cast(versions.input_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.output_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.cache_read_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.cache_write_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.cache_write_1h_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.long_context_threshold as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.long_context_input_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.long_context_output_per_mtok as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.batch_discount as " ~ dbt.type_string() ~ "), '')", "'|'",
+                        "coalesce(cast(versions.valid_to as " ~ dbt.type_string() ~ "), '')"]),
+            "';'", "order by versions.price_version_id") }} as price_versions
+    from matches
+    inner join versions
+        on matches.provider = versions.provider
+        and matches.model_pattern = versions.model_pattern
+    group by matches.provider, matches.model
+),
+
+contract_fingerprints as (
+    select
+        provider,
+        {{ dbt.listagg(
+            dbt.concat(["model_pattern", "'|'",
+                        "cast(valid_from as " ~ dbt.type_string() ~ ")", "'|'",
+                        "cast(discount_pct as " ~ dbt.type_string() ~ ")"]),
+            "';'", "order by model_pattern, valid_from") }} as contract_versions
+    from contracts
+    group by provider
+),
+
+{% if is_incremental_with('load_id') %}
+models_seen as (
+    select distinct provider, model from {{ ref('stg_usage_logs__events') }}
+),
+
+fingerprints as (
+    select
+        models_seen.provider,
+        models_seen.model,
+        {{ dbt.hash(dbt.concat([
+            "coalesce(price_fingerprints.price_versions, 'unpriced')", "'#'",
+            "coalesce(contract_fingerprints.contract_versions, '')"])) }} as price_fingerprint
+    from models_seen
+    left join price_fingerprints
+        on models_seen.provider = price_fingerprints.provider
+        and models_seen.model = price_fingerprints.model
+    left join contract_fingerprints on models_seen.provider = contract_fingerprints.provider
+),
+
+stored as (
+    select distinct provider, model, price_fingerprint from {{ this }}
+),
+
+repriced_models as (
+    select fingerprints.provider, fingerprints.model
+    from fingerprints
+    left join stored
+        on fingerprints.provider = stored.provider
+        and fingerprints.model = stored.model
+        and fingerprints.price_fingerprint = stored.price_fingerprint
+    where stored.model is null
+),
+{% endif %}
+
+attempts as (
+    select events.*
+    from {{ ref('stg_usage_logs__events') }} as events
+    {% if is_incremental_with('load_id') %}
+    where events.load_id > (select coalesce(max(load_id), '') from {{ this }})
+        or exists (
+            select 1 from repriced_models
+            where repriced_models.provider = events.provider
+                and repriced_models.model = events.model
+        )
+    {% endif %}
 ),
 
 matched as (
@@ -121,9 +218,51 @@ costed as (
     from prices
 ),
 
-final as (
+model_contracts as (
+    select distinct
+        models.provider,
+        models.model,
+        contracts.model_pattern
+    from (select distinct provider, model from attempts) as models
+    inner join contracts
+        on models.provider = contracts.provider
+        and (
+            contracts.model_pattern = ''
+            or models.model = contracts.model_pattern
+            or {{ regex_full_match('models.model', 'contracts.model_pattern') }}
+        )
+),
+
+contract_candidates as (
     select
-        *,
+        attempts.request_id,
+        attempts.attempt,
+        contracts.discount_pct,
+        contracts.model_pattern,
+        row_number() over (
+            partition by attempts.request_id, attempts.attempt
+            order by {{ dbt.length('contracts.model_pattern') }} desc
+        ) as contract_rank
+    from attempts
+    inner join model_contracts
+        on attempts.provider = model_contracts.provider
+        and attempts.model = model_contracts.model
+    inner join contracts
+        on model_contracts.provider = contracts.provider
+        and model_contracts.model_pattern = contracts.model_pattern
+        and attempts.event_at >= contracts.valid_from
+        and (contracts.valid_to is null or attempts.event_at < contracts.valid_to)
+),
+
+contract_discounts as (
+    select request_id, attempt, discount_pct, model_pattern
+    from contract_candidates
+    where contract_rank = 1
+),
+
+totals as (
+    select
+        costed.*,
         cast(uncached_input_cost + cache_read_cost + cache_write_cost + output_cost as {{ money_type() }})
             as total_cost,
         -- What the batch discount saved (0 when none applied).
@@ -135,8 +274,33 @@ final as (
                     / discount_factor * (1 - discount_factor)
                 else 0
             end as {{ money_type() }}
-        ) as batch_discount_amount
+        ) as batch_discount_amount,
+        -- What reading from the cache saved against paying the input price for those tokens.
+        case
+            when is_priced then {{ token_cost('cache_read_tokens',
+                '(applied_input_per_mtok - coalesce(cache_read_per_mtok, input_per_mtok) * context_multiplier) * discount_factor') }}
+        end as cache_savings,
+        case when is_priced then coalesce(contract_discounts.discount_pct, 0) end as contract_discount_pct,
+        contract_discounts.model_pattern as contract_model_pattern
     from costed
+    left join contract_discounts
+        on costed.request_id = contract_discounts.request_id
+        and costed.attempt = contract_discounts.attempt
+),
+
+final as (
+    select
+        totals.*,
+        cast(total_cost * (1 - coalesce(contract_discount_pct, 0)) as {{ money_type() }}) as net_cost,
+        {{ dbt.hash(dbt.concat([
+            "coalesce(price_fingerprints.price_versions, 'unpriced')", "'#'",
+            "coalesce(contract_fingerprints.contract_versions, '')"])) }} as price_fingerprint,
+        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as priced_at
+    from totals
+    left join price_fingerprints
+        on totals.provider = price_fingerprints.provider
+        and totals.model = price_fingerprints.model
+    left join contract_fingerprints on totals.provider = contract_fingerprints.provider
 )
 
 select * from final

@@ -1,16 +1,23 @@
 -- Grain: one row per attempt (request_id, attempt). Every cost figure traces to price_version_id.
+-- Incremental: takes the attempts (re)priced since its last run (`priced_at`).
+{{ config(
+    materialized='incremental',
+    unique_key=['request_id', 'attempt'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with priced as (
     select * from {{ ref('int_attempts_priced') }}
-),
-
-contract_discounts as (
-    select * from {{ ref('int_attempt_contract_discounts') }}
+    {% if is_incremental_with('priced_at') %}
+    where priced_at > (select max(priced_at) from {{ this }})
+    {% endif %}
 ),
 
 final as (
     select
-        priced.request_id,
-        priced.attempt,
+        request_id,
+        attempt,
         event_at,
         tenant_id,
         user_id,
@@ -50,17 +57,14 @@ final as (
         output_cost,
         batch_discount_amount,
         total_cost,
-        coalesce(contract_discounts.contract_discount_pct, 0) as contract_discount_pct,
-        cast(
-            total_cost * (1 - coalesce(contract_discounts.contract_discount_pct, 0)) as {{ money_type() }}
-        ) as net_cost,
+        cache_savings,
+        coalesce(contract_discount_pct, 0) as contract_discount_pct,
+        net_cost,
         gateway_computed_cost,
         source_file,
-        source_line
+        source_line,
+        priced_at
     from priced
-    left join contract_discounts
-        on priced.request_id = contract_discounts.request_id
-        and priced.attempt = contract_discounts.attempt
 )
 
 select * from final

@@ -1,6 +1,20 @@
 -- Grain: one row per logical request; its attempts (retries included) summed.
+-- Incremental: re-summarises every request with an attempt (re)priced since its last run.
+{{ config(
+    materialized='incremental',
+    unique_key='request_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
 with attempts as (
     select * from {{ ref('fct_llm_attempts') }}
+    {% if is_incremental_with('priced_at') %}
+    where request_id in (
+        select request_id from {{ ref('fct_llm_attempts') }}
+        where priced_at > (select max(priced_at) from {{ this }})
+    )
+    {% endif %}
 ),
 
 last_attempts as (
@@ -21,7 +35,9 @@ summed as (
         sum(total_tokens) as total_tokens,
         sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
         cast(sum(total_cost) as {{ money_type() }}) as priced_cost,
-        cast(sum(case when status <> 'ok' then total_cost else 0 end) as {{ money_type() }}) as failed_attempts_cost
+        cast(sum(case when status <> 'ok' then total_cost else 0 end) as {{ money_type() }}) as failed_attempts_cost,
+        cast(sum(net_cost) as {{ money_type() }}) as priced_net_cost,
+        max(priced_at) as priced_at
     from attempts
     group by request_id
 ),
@@ -52,7 +68,9 @@ final as (
         -- NULL when any attempt is unpriced: a partial sum would look like a real total.
         case when summed.unpriced_attempts = 0 then summed.priced_cost end as total_cost,
         summed.priced_cost,
-        summed.failed_attempts_cost
+        summed.failed_attempts_cost,
+        case when summed.unpriced_attempts = 0 then summed.priced_net_cost end as net_cost,
+        summed.priced_at
     from summed
     inner join last_attempts on summed.request_id = last_attempts.request_id
     inner join attempts as final_attempt

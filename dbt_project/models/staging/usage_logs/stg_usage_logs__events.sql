@@ -11,7 +11,7 @@ with source as (
         "total_tokens": b, "latency_ms": b, "status": s, "retry_count": b,
         "cache_hit": dbt.type_boolean(), "batch": dbt.type_boolean(), "service_tier": s,
         "session_id": s, "prompt_template_id": s, "computed_cost": "decimal(18, 10)",
-        "extra_fields": s, "_source_file": s, "_source_line": b,
+        "extra_fields": s, "_source_file": s, "_source_line": b, "_dlt_load_id": s,
     }) }}
 ),
 
@@ -48,7 +48,9 @@ renamed as (
         cast(computed_cost as decimal(18, 10)) as gateway_computed_cost,
         extra_fields,
         _source_file as source_file,
-        _source_line as source_line
+        _source_line as source_line,
+        -- dlt's load id (sortable): which load wrote the row; incremental models read past it.
+        _dlt_load_id as load_id
     from source
 )
 

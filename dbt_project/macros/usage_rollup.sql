@@ -1,0 +1,47 @@
+{#
+  The measures of the usage rollups, grouped by `bucket` and every dimension, from a CTE named
+  `attempts` (fct_llm_attempts rows). Money stays DECIMAL; unpriced attempts add no cost and
+  are counted in unpriced_attempts.
+#}
+{% macro usage_rollup(bucket) -%}
+select
+    {{ bucket }},
+    tenant_id,
+    user_id,
+    feature,
+    agent,
+    action_type,
+    provider,
+    model,
+    region,
+    key_source,
+    status,
+    count(*) as attempts,
+    sum(case when attempt = 1 then 1 else 0 end) as requests,
+    sum(case when attempt > 1 then 1 else 0 end) as retries,
+    sum(case when status <> 'ok' then 1 else 0 end) as errors,
+    sum(case when status = 'rate_limited' then 1 else 0 end) as rate_limited,
+    sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
+    sum(input_tokens) as input_tokens,
+    sum(uncached_input_tokens) as uncached_input_tokens,
+    sum(cache_read_tokens) as cache_read_tokens,
+    sum(cache_write_tokens) as cache_write_tokens,
+    sum(output_tokens) as output_tokens,
+    sum(reasoning_tokens) as reasoning_tokens,
+    cast(coalesce(sum(uncached_input_cost), 0) as {{ money_type() }}) as uncached_input_cost,
+    cast(coalesce(sum(cache_read_cost), 0) as {{ money_type() }}) as cache_read_cost,
+    cast(coalesce(sum(cache_write_cost), 0) as {{ money_type() }}) as cache_write_cost,
+    cast(coalesce(sum(output_cost), 0) as {{ money_type() }}) as output_cost,
+    cast(coalesce(sum(total_cost), 0) as {{ money_type() }}) as total_cost,
+    cast(coalesce(sum(net_cost), 0) as {{ money_type() }}) as net_cost,
+    cast(coalesce(sum(cache_savings), 0) as {{ money_type() }}) as cache_savings,
+    sum(latency_ms) as latency_sum_ms,
+    count(latency_ms) as latency_count,
+    {{ percentile('latency_ms', 0.5) }} as latency_p50_ms,
+    {{ percentile('latency_ms', 0.95) }} as latency_p95_ms,
+    max(priced_at) as priced_at
+from attempts
+group by
+    {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,
+    key_source, status
+{%- endmacro %}

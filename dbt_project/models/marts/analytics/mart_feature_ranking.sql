@@ -1,0 +1,2 @@
+-- Grain: one feature. Spend over the last `ranking_days` days of data against the period before.
+{{ ranking('feature') }}

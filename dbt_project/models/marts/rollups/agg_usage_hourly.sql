@@ -1,0 +1,31 @@
+-- Grain: one hour (UTC) x tenant x user x feature x agent x action_type x provider x model x
+-- region x key_source x status. Additive: requests count first attempts, so hours sum to days.
+-- Incremental: rebuilds whole hours that received (re)priced attempts since the last run, plus
+-- the look-back window (var rollup_lookback_days, default 3): late events land in their hour
+-- and a price correction reaches the rollup, while an hourly run costs what the new data costs.
+{{ config(
+    materialized='incremental',
+    unique_key='usage_hour',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+
+{%- set incremental = is_incremental_with('priced_at') %}
+
+with
+{% if incremental %}
+rebuild as (
+    {{ buckets_to_rebuild('hour', 'usage_hour') }}
+),
+{% endif %}
+
+attempts as (
+    select *, {{ dbt.date_trunc('hour', 'event_at') }} as usage_hour
+    from {{ ref('fct_llm_attempts') }}
+    {% if incremental %}
+    where event_at >= (select min(bucket) from rebuild)
+        and {{ dbt.date_trunc('hour', 'event_at') }} in (select bucket from rebuild)
+    {% endif %}
+)
+
+{{ usage_rollup('usage_hour') }}

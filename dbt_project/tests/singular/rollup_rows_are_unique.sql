@@ -1,0 +1,9 @@
+-- One row per bucket and combination of dimensions (NULL dimensions included) in both rollups.
+{% for rollup, bucket in [('agg_usage_hourly', 'usage_hour'), ('agg_usage_daily', 'usage_date')] %}
+select '{{ rollup }}' as rollup, count(*) as n
+from {{ ref(rollup) }}
+group by {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,
+    key_source, status
+having count(*) > 1
+{% if not loop.last %}union all{% endif %}
+{% endfor %}

@@ -1,0 +1,35 @@
+-- Daily totals = hourly totals = attempt totals, per day, to the cent (and counts exactly).
+with attempts as (
+    select cast({{ dbt.date_trunc('day', 'event_at') }} as date) as usage_date,
+           count(*) as attempts, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+           coalesce(sum(total_cost), 0) as total_cost, coalesce(sum(net_cost), 0) as net_cost
+    from {{ ref('fct_llm_attempts') }}
+    group by 1
+),
+
+hourly as (
+    select cast({{ dbt.date_trunc('day', 'usage_hour') }} as date) as usage_date,
+           sum(attempts) as attempts, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+           sum(total_cost) as total_cost, sum(net_cost) as net_cost
+    from {{ ref('agg_usage_hourly') }}
+    group by 1
+),
+
+daily as (
+    select usage_date, sum(attempts) as attempts, sum(input_tokens) as input_tokens,
+           sum(output_tokens) as output_tokens, sum(total_cost) as total_cost, sum(net_cost) as net_cost
+    from {{ ref('agg_usage_daily') }}
+    group by 1
+)
+
+select attempts.usage_date, attempts.total_cost, hourly.total_cost as hourly_cost, daily.total_cost as daily_cost
+from attempts
+full outer join hourly on attempts.usage_date = hourly.usage_date
+full outer join daily on coalesce(attempts.usage_date, hourly.usage_date) = daily.usage_date
+where attempts.usage_date is null or hourly.usage_date is null or daily.usage_date is null
+    or attempts.attempts <> hourly.attempts or attempts.attempts <> daily.attempts
+    or attempts.input_tokens <> hourly.input_tokens or attempts.input_tokens <> daily.input_tokens
+    or attempts.output_tokens <> hourly.output_tokens or attempts.output_tokens <> daily.output_tokens
+    or abs(attempts.total_cost - hourly.total_cost) >= 0.005
+    or abs(attempts.total_cost - daily.total_cost) >= 0.005
+    or abs(attempts.net_cost - daily.net_cost) >= 0.005

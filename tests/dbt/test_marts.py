@@ -1,0 +1,242 @@
+"""The marts on demo data: the planted incidents show up where a user looks, rollups agree with
+the attempts, reconciliation finds the untracked usage, and incremental runs equal full ones.
+
+The warehouse is built as the pipeline builds it: demo logs through the usage-log source, the
+providers' reports over HTTP from the demo API, then `dbt build`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ingestion.demo import generate
+from ingestion.demo.provider_api import ProviderAPIServer
+from ingestion.pipeline import warehouse_pipeline
+from ingestion.provider_usage import (
+    Window,
+    anthropic_client,
+    anthropic_usage_source,
+    openai_client,
+    openai_usage_source,
+)
+from tests.conftest import Warehouse, event, write_jsonl
+from tests.dbt.test_pricing import dbt
+
+pytestmark = pytest.mark.slow
+
+END = datetime(2026, 11, 20, 18, tzinfo=UTC)
+
+
+def load_providers(warehouse: Warehouse, ledger: Path) -> None:
+    with ProviderAPIServer(ledger, "sk-admin-t", "sk-ant-admin-t", now=END) as server:
+        window = Window.of_days(END.date() - timedelta(days=95), END.date())
+        for name, client, source in (
+            ("openai", openai_client, openai_usage_source),
+            ("anthropic", anthropic_client, anthropic_usage_source),
+        ):
+            key = "sk-admin-t" if name == "openai" else "sk-ant-admin-t"
+            pipeline = warehouse_pipeline(f"{name}_usage", warehouse.path, warehouse.dlt_dir)
+            pipeline.run(source(client(server.base_url, key), window, now=END))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, 40_000, seed=7, end=END)
+    warehouse = Warehouse(tmp_path_factory.mktemp("home"))
+    warehouse.ingest(out / "logs")
+    warehouse.load_price_book(None)
+    load_providers(warehouse, out / "provider_api" / "ledger.parquet")
+    result = dbt("build", warehouse=warehouse.path)
+    assert result.returncode == 0, result.stdout[-4000:]
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {
+        "out": out,
+        "warehouse": warehouse,
+        "incidents": {i["kind"]: i for i in manifest["incidents"]},
+        "stdout": result.stdout,
+    }
+
+
+def q(warehouse: Warehouse, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        return con.execute(sql).df()
+
+
+def test_prompt_growth_ranks_first_in_the_why_mart_with_longer_prompts(demo):
+    incident = demo["incidents"]["prompt_growth"]
+    day = q(demo["warehouse"], f"""
+        select scope_value, cost_change, main_cause from marts.mart_cost_change_drivers
+        where scope_type = 'feature' and usage_date = '{incident["date"]}'
+        order by cost_change desc""")  # fmt: skip
+    assert day.scope_value.iloc[0] == incident["value"] == "code_review"
+    assert day.main_cause.iloc[0] == "longer_prompts"
+
+
+def test_the_spiking_tenants_day_stands_out(demo):
+    incident = demo["incidents"]["tenant_spike"]
+    day = q(demo["warehouse"], f"""
+        select scope_value, cost_change, cost_change_pct, main_cause
+        from marts.mart_cost_change_drivers
+        where scope_type = 'tenant' and usage_date = '{incident["date"]}'
+        order by cost_change desc""")  # fmt: skip
+    top = day.iloc[0]
+    assert top.scope_value == incident["value"]
+    assert top.main_cause == "more_requests"
+    assert top.cost_change_pct > 2  # about 5x its usual day
+
+
+def test_the_unpriced_model_is_listed_and_never_costed_at_zero(demo):
+    model = demo["incidents"]["unpriced_model"]["value"]
+    unpriced = q(demo["warehouse"], "select model from marts.mart_unpriced_models")
+    assert list(unpriced.model) == [model]
+    rec = q(demo["warehouse"], f"""
+        select distinct reconciliation_status from marts.mart_cost_reconciliation
+        where model = '{model}'""")  # fmt: skip
+    assert set(rec.reconciliation_status) == {"unpriced_model"}
+
+
+def test_reconciliation_shows_the_untracked_usage(demo):
+    """Provider bill - computed cost, per model, equals the ledger's untracked cost."""
+    ledger = pd.read_parquet(demo["out"] / "provider_api" / "ledger.parquet")
+    untracked = (
+        ledger[~ledger.tracked & ledger.report.isin(["completions", "messages", "embeddings"])]
+        .groupby("model")
+        .cost_total.sum()
+        .map(Decimal)
+    )
+    rec = q(demo["warehouse"], """
+        select model, sum(cost_difference) as difference, sum(provider_cost) as billed
+        from marts.mart_cost_reconciliation
+        where reconciliation_status <> 'unpriced_model' and logged_attempts > 0
+        group by model""").set_index("model")  # fmt: skip
+    for model, expected in untracked.items():
+        assert abs(Decimal(str(rec.difference[model])) - expected) < Decimal("0.01"), model
+    # Every other logged model reconciles within the tolerance over the period.
+    others = rec.drop(index=list(untracked.index))
+    assert (others.difference.abs() <= 0.02 * others.billed).all()
+    # Services that never go through the gateway are shown as such.
+    absent = q(demo["warehouse"], """
+        select distinct model from marts.mart_cost_reconciliation
+        where reconciliation_status = 'not_in_logs'""")  # fmt: skip
+    assert {"gpt-image-1", "tts-1", "whisper-1"} <= set(absent.model)
+    assert "computed_cost_reconciles_with_provider_bill" in demo["stdout"]  # the warning test ran
+
+
+def test_heatmap_in_a_time_zone_matches_pandas(demo, tmp_path):
+    warehouse = demo["warehouse"]
+    copy = tmp_path / "tz.duckdb"
+    shutil.copyfile(warehouse.path, copy)
+    tz = "America/New_York"
+    result = dbt("run", "-s", "mart_usage_heatmap", "--vars", f"{{heatmap_timezone: '{tz}'}}",
+                 warehouse=copy)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(copy), read_only=True) as con:
+        cells = con.execute(
+            "select day_of_week, hour_of_day, attempts, time_zone from marts.mart_usage_heatmap"
+        ).df()
+        events = con.execute("select event_at from marts.fct_llm_attempts").df()
+    assert len(cells) == 168 and set(cells.time_zone) == {tz}
+    local = pd.to_datetime(events.event_at).dt.tz_localize("UTC").dt.tz_convert(tz)
+    expected = (
+        pd.DataFrame({"day_of_week": local.dt.dayofweek + 1, "hour_of_day": local.dt.hour})
+        .value_counts()
+        .rename("expected")
+    )
+    merged = cells.set_index(["day_of_week", "hour_of_day"]).join(expected).fillna(0)
+    assert (merged.attempts == merged.expected).all()
+
+
+def test_chargeback_matches_the_price_plans(demo):
+    w = demo["warehouse"]
+    plans = pd.read_csv(Path(__file__).resolve().parents[2] / "seeds" / "tenant_price_plans.csv")
+    daily = q(w, """
+        select tenant_id, usage_date, key_source, sum(requests) as requests,
+               sum(net_cost) as net_cost from marts.agg_usage_daily group by all""")  # fmt: skip
+    daily = daily.merge(plans, on="tenant_id", how="left")
+    daily = daily[pd.to_datetime(daily.usage_date) >= pd.to_datetime(daily.effective_from)]
+    # The plan in force that day: the newest one that had started.
+    daily = daily.sort_values("effective_from").drop_duplicates(
+        ["tenant_id", "usage_date", "key_source"], keep="last"
+    )
+    daily["system_cost"] = daily.net_cost.where(daily.key_source == "system", 0).astype(float)
+    daily["billed"] = (
+        daily.system_cost * (1 + daily.markup_pct) + daily.requests * daily.per_request_fee_usd
+    )
+    daily["month"] = pd.to_datetime(daily.usage_date).dt.to_period("M").dt.to_timestamp()
+    expected = daily.groupby(["tenant_id", "month"]).billed.sum()
+    got = q(w, "select tenant_id, usage_month, billed_amount from marts.mart_chargeback_monthly")
+    got = got.set_index(["tenant_id", pd.to_datetime(got.usage_month)]).billed_amount.astype(float)
+    joined = pd.concat([expected.rename("expected"), got.rename("got")], axis=1).dropna()
+    assert len(joined) == len(got)
+    assert (joined.expected - joined.got).abs().max() < 1e-6
+
+
+def test_llm_usage_events_has_the_published_names(demo):
+    cols = q(demo["warehouse"], "select * from marts.llm_usage_events limit 1").columns
+    names = ["timestamp", "tenant_id", "user_id", "feature", "request_id", "attempt", "prompt_tokens", "completion_tokens", "total_tokens", "computed_cost", "latency_ms", "retry_count", "model", "provider", "region", "cache_hit", "status", "prompt_template_id"]  # fmt: skip
+    assert list(cols[: len(names)]) == names
+    check = q(demo["warehouse"], """
+        select count(*) filter (where total_tokens <> prompt_tokens + completion_tokens) as bad_total,
+               count(*) filter (where cache_hit not in (0, 1)) as bad_hit,
+               sum(computed_cost) as ours, (select sum(total_cost) from marts.fct_llm_attempts) as fact
+        from marts.llm_usage_events""")  # fmt: skip
+    assert check.bad_total[0] == 0 and check.bad_hit[0] == 0
+    assert check.ours[0] == check.fact[0]
+
+
+def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_path):
+    warehouse = Warehouse(tmp_path / "inc")
+    warehouse.root.mkdir()
+    shutil.copyfile(demo["warehouse"].path, warehouse.path)
+    shutil.copytree(demo["warehouse"].dlt_dir, warehouse.dlt_dir)
+    # One more hour of events, one of them a late event for three days ago.
+    late = (END - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records = [event(i, timestamp=f"{END.date()}T18:{i:02d}:00Z", tenant_id="acme",
+                     model="gpt-4o-mini-2024-07-18") for i in range(40)]  # fmt: skip
+    records.append(event(99, timestamp=late, tenant_id="acme", model="gpt-4o-mini-2024-07-18"))
+    write_jsonl(tmp_path / "new" / "events.jsonl", records)
+    warehouse.ingest(tmp_path / "new")
+    # A corrected price for gpt-4o-mini, effective before any event: history is re-priced.
+    book = tmp_path / "my_prices.csv"
+    header = (
+        (Path(__file__).resolve().parents[2] / "seeds" / "price_book.csv")
+        .read_text()
+        .splitlines()[0]
+    )
+    book.write_text(
+        header
+        + "\nopenai,gpt-4o-mini(-\\d{4}-\\d{2}-\\d{2})?,,2024-07-18,USD,0.30,1.20,0.15,,,,,,0.5,,correction\n"
+    )
+    warehouse.load_price_book(book)
+    assert dbt("build", warehouse=warehouse.path).returncode == 0
+
+    full = Warehouse(tmp_path / "full")
+    full.root.mkdir()
+    shutil.copyfile(warehouse.path, full.path)
+    result = dbt("build", "--full-refresh", warehouse=full.path)
+    assert result.returncode == 0, result.stdout[-3000:]
+    for table, key in (("agg_usage_hourly", "usage_hour"), ("agg_usage_daily", "usage_date"),
+                       ("fct_llm_requests", "request_id")):  # fmt: skip
+        sql = f"select {key}, sum(attempts) as a, sum(total_cost) as c, sum(net_cost) as n from marts.{table} group by 1 order by 1"
+        if table == "fct_llm_requests":
+            sql = "select count(*) as a, sum(total_cost) as c, sum(net_cost) as n from marts.fct_llm_requests"
+        pd.testing.assert_frame_equal(q(warehouse, sql), q(full, sql))
+    # The corrected price doubled gpt-4o-mini's list prices: its rollup cost doubled with them.
+    before = q(
+        demo["warehouse"],
+        "select sum(total_cost) as c from marts.agg_usage_daily where model like 'gpt-4o-mini%'",
+    ).c[0]
+    # (the new events have no user_id; the demo's all have one)
+    after = q(warehouse, """select sum(total_cost) as c from marts.agg_usage_daily
+        where model like 'gpt-4o-mini%' and user_id is not null""").c[0]  # fmt: skip
+    assert abs(after - 2 * before) < Decimal("0.000001")
