@@ -216,15 +216,28 @@ class _Pool:
     def take(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
         tables = list(self.lines)
         if self.parquet:
-            # Parquet files may differ in columns: unify them by name before turning rows to JSON.
-            tables.append(
-                parquet_rows_to_lines(
-                    con, pa.concat_tables(self.parquet, promote_options="permissive")
+            # Parquet files may differ in columns (unified by name) and in a column's type (one
+            # shipper writes timestamps as strings, another as TIMESTAMP): those go apart.
+            groups: dict[str, list[pa.Table]] = {}
+            for table in self.parquet:
+                groups.setdefault(_type_signature(table.schema), []).append(table)
+            for group in groups.values():
+                tables.append(
+                    parquet_rows_to_lines(
+                        con, pa.concat_tables(group, promote_options="permissive")
+                    )
                 )
-            )
         self.lines, self.parquet, self.rows = [], [], 0
         schema = tables[0].schema
         return pa.concat_tables([t.cast(schema) for t in tables])
+
+
+def _type_signature(schema: pa.Schema) -> str:
+    """The types of the row's fields by name: tables that agree here concatenate safely."""
+    row = schema.field("row").type
+    return (
+        ";".join(sorted(f"{f.name}:{f.type}" for f in row)) if pa.types.is_struct(row) else str(row)
+    )
 
 
 def _read_pooled(

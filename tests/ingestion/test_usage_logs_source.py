@@ -112,6 +112,32 @@ def test_parquet_with_typed_timestamp_column(warehouse: Warehouse, tmp_path: Pat
     )
 
 
+def test_parquet_files_whose_timestamp_types_differ_load_together(
+    warehouse: Warehouse, tmp_path: Path, reader: str
+):
+    """One shipper writes ISO strings, another TIMESTAMP: both in one run (found by the bench)."""
+    import datetime as dt
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    pq.write_table(pa.Table.from_pylist([event(i) for i in range(10)]), logs / "strings.parquet")
+    typed = pa.Table.from_pylist([event(i) for i in range(10, 20)]).set_column(
+        0,
+        "timestamp",
+        pa.array([dt.datetime(2026, 11, 2, 8, i, tzinfo=dt.UTC) for i in range(10)],
+                 pa.timestamp("us")),
+    )  # fmt: skip
+    pq.write_table(typed, logs / "typed.parquet")
+    report = warehouse.ingest(logs)
+    assert (report.rows_loaded, report.rows_quarantined) == (20, 0)
+    assert (
+        warehouse.scalar(
+            "select count(*) from raw.usage_events where timestamp >= timestamptz '2026-11-02 08:00:00+00'"
+        )
+        == 10
+    )
+
+
 def test_same_file_delivered_twice_and_overlapping_files_do_not_duplicate(
     warehouse: Warehouse, tmp_path: Path, reader: str
 ):
