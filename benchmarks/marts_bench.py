@@ -157,7 +157,8 @@ def prepare(events: int, folder: Path) -> Path:
     """Demo logs of `events` attempts ingested once; the warehouse is copied for each timing."""
     base = folder / f"marts-{events}"
     warehouse = base / "ingested.duckdb"
-    if warehouse.exists():
+    ready = base / "ready"
+    if ready.exists():
         return warehouse
     from ingestion.demo import generate
     from ingestion.pipeline import warehouse_pipeline
@@ -175,6 +176,7 @@ def prepare(events: int, folder: Path) -> Path:
         str(base / "demo" / "logs"),
     )
     warehouse_pipeline("price_book", warehouse, base / "dlt").run(user_price_book(None))
+    ready.touch()
     return warehouse
 
 

@@ -79,6 +79,7 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
     elapsed = time.perf_counter() - started
+    deliver_alerts(settings, job_name, None if result.success else result.run_id)
     if result.success:
         print(
             f"tokenlake: {job_name} succeeded in {elapsed:.1f}s (run {result.run_id})", flush=True
@@ -90,6 +91,39 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
             file=sys.stderr,
         )
     return result.success
+
+
+def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None) -> None:
+    """What the sensors do in `dagster dev`, done at the end of a headless run: a failed run
+    becomes an alert, and every pending alert is sent to TOKENLAKE_WEBHOOK_URL."""
+    from orchestration.alerts.model import Alert
+    from orchestration.alerts.notifier import Notifier, deliver_pending
+    from orchestration.alerts.outbox import Outbox
+
+    outbox = Outbox(settings.alerts_db)
+    if failed_run_id:
+        outbox.add(Alert(
+            kind="run_failure", severity="critical", title=f"Run failed: {job_name}",
+            summary=f"tokenlake run: job {job_name} failed (run {failed_run_id[:8]}).",
+            dimension="job", value=job_name, window_start=None, window_end=None, observed=None,
+            expected=None, cause="other", cause_detail="see the run in Dagster",
+            link=f"http://127.0.0.1:3000/runs/{failed_run_id}",
+            dedup_key=f"run_failure|{failed_run_id}",
+        ))  # fmt: skip
+    if not settings.webhook_url:
+        pending = outbox.counts().get("pending", 0)
+        if pending:
+            print(
+                f"tokenlake: {pending} alert(s) pending; set TOKENLAKE_WEBHOOK_URL to receive them"
+            )
+        return
+    notifier = Notifier(settings.webhook_url)
+    report = deliver_pending(outbox, notifier)
+    print(
+        f"tokenlake: alerts to {notifier.receiver}: {report.delivered} delivered, "
+        f"{report.suppressed} suppressed (cool-down), {report.failed} kept pending",
+        flush=True,
+    )
 
 
 def ensure_demo_data(settings: Settings, events: int) -> None:

@@ -4,6 +4,7 @@ import os
 
 import dagster as dg
 
+from orchestration.defs.alerting import definitions as alerting
 from orchestration.defs.price_book import definitions as price_book
 from orchestration.defs.provider_usage import definitions as provider_usage
 from orchestration.defs.usage_logs import definitions as usage_logs
@@ -31,5 +32,6 @@ defs = dg.Definitions.merge(
     provider_usage.definitions(),
     price_book.definitions(),
     warehouse.definitions(),
+    alerting.definitions(),
     dg.Definitions(jobs=[full_pipeline_job]),
 )

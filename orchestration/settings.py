@@ -33,6 +33,9 @@ class Settings:
     provider_bucket_width: str = "1d"
     provider_lookback_days: int = 2
     provider_history_days: int = 90
+    # Anomaly thresholds: robust z-score, and the least excess spend (USD) worth an alert.
+    anomaly_z: float = 3.5
+    anomaly_min_usd: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +65,8 @@ class Settings:
             provider_history_days=_int(
                 env, "TOKENLAKE_PROVIDER_HISTORY_DAYS", cls.provider_history_days, minimum=1
             ),
+            anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
+            anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
         )
 
     @property
@@ -72,6 +77,11 @@ class Settings:
     def dlt_dir(self) -> Path:
         """dlt's pipeline working folders (state, pending load packages)."""
         return self.home / "dlt"
+
+    @property
+    def alerts_db(self) -> Path:
+        """The alerts table with delivery state (SQLite: sensors and runs write it concurrently)."""
+        return self.home / "alerts.sqlite"
 
     @property
     def demo_dir(self) -> Path:
@@ -97,6 +107,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
         raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {value}")
     return value
 
 

@@ -29,13 +29,7 @@ tokens as (
 )
 
 select
-    _row_key as usage_row_key,
-    'anthropic' as provider,
-    'messages' as report,
-    bucket_start_at,
-    bucket_end_at,
-    cast(bucket_start_at as date) as usage_date,
-    bucket_width,
+    {{ provider_report_keys('anthropic', 'messages') }},
     workspace_id,
     api_key_id,
     model,

@@ -13,13 +13,7 @@ with source as (
 )
 
 select
-    _row_key as usage_row_key,
-    'openai' as provider,
-    'images' as report,
-    bucket_start_at,
-    bucket_end_at,
-    cast(bucket_start_at as date) as usage_date,
-    bucket_width,
+    {{ provider_report_keys('openai', 'images') }},
     project_id,
     user_id,
     api_key_id,

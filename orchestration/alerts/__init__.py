@@ -1,0 +1,1 @@
+"""Alerts: what they say (payload), where they wait (outbox), how they travel (notifier)."""

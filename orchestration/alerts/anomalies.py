@@ -1,0 +1,188 @@
+"""Spend anomalies per feature, tenant and model, daily and hourly, with their likely cause.
+
+A day is compared with the 7 days before it; an hour with the same hour of the 7 days before,
+each earlier value scaled to the judged day's weekday (organisation-wide weekday factors over
+five weeks), so that quiet weekends neither hide an incident nor make Monday look like one.
+The yardstick is robust: the median of those 7 values and their spread (1.4826 x MAD, floored
+at `relative_floor` x median so that a perfectly flat history does not make every cent an
+anomaly). A scope is anomalous when its robust z-score reaches `z_threshold` and it spends at
+least `min_excess_usd` more than its median over at least `min_attempts` calls: one spike does not hide the next (it moves the
+median little), and tiny scopes do not alert. The cause is the largest part of the day's
+change in `marts.mart_cost_change_drivers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+SCOPES = {"feature": "feature", "tenant": "tenant_id", "model": "model"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    z_threshold: float = 3.5
+    min_excess_usd: float = 1.0
+    relative_floor: float = 0.25
+    min_attempts: int = 5
+    days_back: int = 7  # how many recent complete days a scan judges
+    hours_back: int = 24  # how many recent complete hours a scan judges
+
+
+DAILY_SQL = """
+with last_day as (
+    -- The newest complete day: the running day is still filling up.
+    select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly
+),
+series as (
+    select {column} as scope_value, usage_date as day, sum(total_cost)::double as cost, sum(attempts) as attempts
+    from marts.agg_usage_daily
+    where usage_date >= (select day from last_day) - {span}
+    group by all
+),
+scopes as (select distinct scope_value from series),
+{weekday_factors},
+days as (
+    select unnest(generate_series((select day from last_day) - {span}, (select day from last_day),
+                                  interval 1 day))::date as day
+),
+grid as (
+    select s.scope_value, d.day, coalesce(x.cost, 0) as cost, coalesce(x.attempts, 0) as attempts
+    from scopes s cross join days d
+    left join series x on x.scope_value = s.scope_value and x.day = d.day
+),
+history as (
+    -- Each earlier day scaled to the weekday of the day judged (weekends are quieter).
+    select g.scope_value, g.day, g.cost, g.attempts,
+           list(h.cost * fg.factor / fh.factor) as hist
+    from grid g
+    join grid h on h.scope_value = g.scope_value and h.day between g.day - 7 and g.day - 1
+    join weekday_factors fg on fg.dow = isodow(g.day)
+    join weekday_factors fh on fh.dow = isodow(h.day)
+    where g.day > (select day from last_day) - {days_back} and g.cost > 0
+    group by all
+)
+select '{scope}' as scope_type, scope_value, day, cost, attempts, list_median(hist) as med,
+       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad
+from history
+"""
+
+
+# The organisation's spend per weekday relative to its mean over the last five weeks: history
+# is compared at the same weekday level (a Saturday is not judged against weekdays).
+WEEKDAY_FACTORS = """weekday_factors as (
+    select isodow(usage_date) as dow,
+           coalesce(avg(cost) / nullif((select avg(cost) from (
+               select usage_date, sum(total_cost)::double as cost from marts.agg_usage_daily
+               where usage_date >= (select max(usage_date) from marts.agg_usage_daily) - 35
+               group by 1)), 0), 1) as factor
+    from (select usage_date, sum(total_cost)::double as cost from marts.agg_usage_daily
+          where usage_date >= (select max(usage_date) from marts.agg_usage_daily) - 35
+          group by 1)
+    group by 1
+)"""
+
+
+def _robust(rows: list[tuple], t: Thresholds) -> list[dict]:
+    found = []
+    for scope_type, value, window, cost, attempts, med, mad in rows:
+        if attempts < t.min_attempts:
+            continue  # one expensive call is not a trend
+        med = med or 0.0
+        spread = max(1.4826 * (mad or 0.0), t.relative_floor * med, 0.01)
+        z = (cost - med) / spread
+        if z >= t.z_threshold and cost - med >= t.min_excess_usd:
+            found.append({"scope_type": scope_type, "scope_value": value, "window": window,
+                          "observed": cost, "expected": med, "z": z})  # fmt: skip
+    return found
+
+
+def daily_anomalies(con: duckdb.DuckDBPyConnection, t: Thresholds) -> list[dict]:
+    rows = []
+    for scope, column in SCOPES.items():
+        sql = DAILY_SQL.format(
+            scope=scope,
+            column=column,
+            span=t.days_back + 7,
+            days_back=t.days_back,
+            weekday_factors=WEEKDAY_FACTORS,
+        )
+        rows += con.execute(sql).fetchall()
+    return [dict(a, granularity="day") for a in _robust(rows, t)]
+
+
+HOURLY_SQL = """
+with last_hour as (
+    -- The newest complete hour.
+    select max(usage_hour) - interval 1 hour as hour from marts.agg_usage_hourly
+),
+series as (
+    select {column} as scope_value, usage_hour as hour, sum(total_cost)::double as cost, sum(attempts) as attempts
+    from marts.agg_usage_hourly
+    where usage_hour >= (select hour from last_hour) - interval {span} day
+    group by all
+),
+scopes as (select distinct scope_value from series),
+{weekday_factors},
+hours as (
+    select unnest(generate_series((select hour from last_hour) - interval {span} day,
+                                  (select hour from last_hour), interval 1 hour)) as hour
+),
+grid as (
+    select s.scope_value, h.hour, coalesce(x.cost, 0) as cost, coalesce(x.attempts, 0) as attempts
+    from scopes s cross join hours h
+    left join series x on x.scope_value = s.scope_value and x.hour = h.hour
+),
+history as (
+    select g.scope_value, g.hour, g.cost, g.attempts,
+           list(h.cost * fg.factor / fh.factor) as hist
+    from grid g
+    join weekday_factors fg on fg.dow = isodow(g.hour)
+    join grid h on h.scope_value = g.scope_value
+        and h.hour in (g.hour - interval 1 day, g.hour - interval 2 day, g.hour - interval 3 day,
+                       g.hour - interval 4 day, g.hour - interval 5 day, g.hour - interval 6 day,
+                       g.hour - interval 7 day)
+    join weekday_factors fh on fh.dow = isodow(h.hour)
+    where g.hour > (select hour from last_hour) - interval {hours_back} hour
+      and g.cost > 0
+    group by all
+)
+select '{scope}' as scope_type, scope_value, hour, cost, attempts, list_median(hist) as med,
+       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad
+from history
+"""
+
+
+def hourly_anomalies(con: duckdb.DuckDBPyConnection, t: Thresholds) -> list[dict]:
+    rows = []
+    for scope, column in SCOPES.items():
+        sql = HOURLY_SQL.format(
+            scope=scope, column=column, span=8, hours_back=t.hours_back,
+            weekday_factors=WEEKDAY_FACTORS,
+        )  # fmt: skip
+        rows += con.execute(sql).fetchall()
+    return [dict(a, granularity="hour") for a in _robust(rows, t)]
+
+
+def with_causes(con: duckdb.DuckDBPyConnection, anomalies: list[dict]) -> list[dict]:
+    """Attach the day's largest contributor from the "why" mart (hours take their day's)."""
+    if not anomalies:
+        return []
+    causes = {
+        (s, v, str(d)): (c, parts)
+        for s, v, d, c, *parts in con.execute(
+            """select scope_type, scope_value, usage_date, main_cause, more_requests, more_retries,
+                      longer_prompts, longer_completions, model_mix, cache_misses, price_change
+               from marts.mart_cost_change_drivers"""
+        ).fetchall()
+    }
+    names = ["more_requests", "more_retries", "longer_prompts", "longer_completions", "model_mix",
+             "cache_misses", "price_change"]  # fmt: skip
+    out = []
+    for a in anomalies:
+        day = str(a["window"])[:10]
+        cause, parts = causes.get((a["scope_type"], a["scope_value"], day), ("other", None))
+        detail = {n: round(p, 4) for n, p in zip(names, parts, strict=True)} if parts else {}
+        out.append(dict(a, cause=cause or "other", cause_parts=detail))
+    return out

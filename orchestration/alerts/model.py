@@ -1,0 +1,44 @@
+"""The alert payload (DESIGN.md §7): one JSON object per POST, the same shape for every kind."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+KINDS = ("anomaly", "budget", "forecast", "run_failure")
+SEVERITIES = ("info", "warning", "critical")
+CAUSES = ("more_requests", "longer_prompts", "longer_completions", "more_retries", "model_mix",
+          "price_change", "cache_misses", "other")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Alert:
+    kind: str
+    severity: str
+    title: str
+    summary: str  # one human sentence: what, how much, why
+    dimension: str  # organisation, tenant, feature, model, job, ...
+    value: str
+    window_start: str | None
+    window_end: str | None
+    observed: float | None  # USD
+    expected: float | None  # USD
+    cause: str
+    cause_detail: str
+    link: str
+    dedup_key: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown alert kind {self.kind!r}")
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"unknown severity {self.severity!r}")
+        if self.cause not in CAUSES:
+            raise ValueError(f"unknown cause {self.cause!r}")
+
+    @property
+    def cooldown_key(self) -> str:
+        """Alerts about the same thing for the same reason: one message per cool-down."""
+        return f"{self.kind}|{self.dimension}|{self.value}|{self.cause}"
+
+    def payload(self) -> dict:
+        return asdict(self)

@@ -1,0 +1,1 @@
+"""Month-end spend projections: OLS on the month's daily spend, with an 80 % prediction interval."""
