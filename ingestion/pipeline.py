@@ -18,6 +18,9 @@ def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path) -> dlt.P
     credentials.global_config = {"preserve_insertion_order": False}
     # Merge staging copies are emptied after each load instead of lingering in raw_staging.
     dlt.config["load.truncate_staging_dataset"] = True
+    # Every row records the load that wrote it (Arrow batches do not get it by default): the
+    # incremental dbt models read "what arrived since my last run" from it.
+    dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=name,
         destination=dlt.destinations.duckdb(credentials=credentials),

@@ -201,9 +201,10 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     shutil.copytree(demo["warehouse"].dlt_dir, warehouse.dlt_dir)
     # One more hour of events, one of them a late event for three days ago.
     late = (END - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # A model the price correction below does not touch: these must arrive on their own.
     records = [event(i, timestamp=f"{END.date()}T18:{i:02d}:00Z", tenant_id="acme",
-                     model="gpt-4o-mini-2024-07-18") for i in range(40)]  # fmt: skip
-    records.append(event(99, timestamp=late, tenant_id="acme", model="gpt-4o-mini-2024-07-18"))
+                     model="gpt-4.1-2025-04-14") for i in range(40)]  # fmt: skip
+    records.append(event(99, timestamp=late, tenant_id="acme", model="gpt-4.1-2025-04-14"))
     write_jsonl(tmp_path / "new" / "events.jsonl", records)
     warehouse.ingest(tmp_path / "new")
     # A corrected price for gpt-4o-mini, effective before any event: history is re-priced.
@@ -219,6 +220,10 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     )
     warehouse.load_price_book(book)
     assert dbt("build", warehouse=warehouse.path).returncode == 0
+    new = q(
+        warehouse, "select count(*) as n from marts.fct_llm_attempts where request_id like 'req-%'"
+    )
+    assert new.n[0] == 41  # the new hour and the late event were priced incrementally
 
     full = Warehouse(tmp_path / "full")
     full.root.mkdir()

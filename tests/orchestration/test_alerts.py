@@ -222,3 +222,33 @@ def test_a_failing_run_sends_one_failure_notification(tmp_path: Path, receiver):
     assert len(failures) == 1 and failures[0]["value"] == "full_pipeline"
     assert "s3cr3t" not in run.stdout + run.stderr
     shutil.rmtree(home / "warehouse.duckdb")
+
+
+def test_run_failure_sensor_sends_one_notification_per_failed_run(tmp_path, monkeypatch, receiver):
+    from orchestration.defs.alerting.resources import AlertsResource
+    from orchestration.defs.alerting.sensors import run_failure_alerts
+
+    monkeypatch.setenv("TOKENLAKE_HOME", str(tmp_path))
+    monkeypatch.setenv("TOKENLAKE_WEBHOOK_URL", receiver.url)
+
+    @dg.op
+    def boom() -> None:
+        raise RuntimeError("the warehouse is on fire")
+
+    @dg.job
+    def doomed() -> None:
+        boom()
+
+    with dg.instance_for_test() as instance:
+        result = doomed.execute_in_process(instance=instance, raise_on_error=False)
+        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = dg.build_run_status_sensor_context(
+            sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance,
+            dagster_run=result.dagster_run, resources={"alerts": AlertsResource()},
+        ).for_run_failure()  # fmt: skip
+        run_failure_alerts(context)
+        run_failure_alerts(context)  # the same failure seen twice: still one message
+    failures = [m for m in receiver.messages if m["kind"] == "run_failure"]
+    assert len(failures) == 1
+    assert failures[0]["value"] == "doomed" and failures[0]["severity"] == "critical"
+    assert result.run_id in failures[0]["link"]

@@ -26,7 +26,8 @@ QUERY = """
   assetNodes { assetKey { path } groupName isExecutable assetMaterializations(limit: 1) { timestamp } }
   workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
     __typename
-    ... on RepositoryLocation { repositories { sensors { name sensorState { status } } jobs { name } } }
+    ... on RepositoryLocation { repositories { sensors { name sensorState { status } } jobs { name }
+      schedules { name scheduleState { status } } } }
   } } } }
   assetChecksOrError: assetNodes { assetChecksOrError { ... on AssetChecks { checks { name } } } }
 }
@@ -162,9 +163,11 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
         assert {"full_pipeline", "ingest_logs", "import_prices"} <= {
             j["name"] for j in repository["jobs"]
         }
-        assert {"new_log_files": "RUNNING"}.items() <= {
-            s["name"]: s["sensorState"]["status"] for s in repository["sensors"]
-        }.items()
+        sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+        assert {"new_log_files": "RUNNING", "deliver_alerts": "RUNNING",
+                "run_failure_alerts": "RUNNING"}.items() <= sensors.items()  # fmt: skip
+        schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
+        assert schedules == {"hourly_refresh": "RUNNING", "daily_forecast_and_scan": "RUNNING"}
         checks = {
             c["name"]
             for n in data["assetChecksOrError"]
