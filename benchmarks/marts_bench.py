@@ -133,8 +133,8 @@ DASHBOARD_QUERIES = {
     "chargeback": "select * from marts.mart_chargeback_monthly order by usage_month desc, margin desc limit 50",
     "rate_limits_by_tier": """select tier, sum(authorized), sum(rate_limited) from marts.mart_rate_limits
         where usage_date >= (select max(usage_date) - 7 from marts.mart_rate_limits) group by 1""",
-    "request_drilldown": """select * from marts.mart_request_attempts where request_id = (
-        select request_id from marts.fct_llm_requests where retries > 0 limit 1)""",
+    # A drill-down asks for the request the user clicked: its id is a literal parameter.
+    "request_drilldown": "select * from marts.mart_request_attempts where request_id = '{request_id}'",
     "agent_sparklines": "select * from marts.mart_agent_daily where usage_date >= (select max(usage_date) - 30 from marts.mart_agent_daily)",
 }
 
@@ -221,7 +221,11 @@ def add_one_hour(warehouse: Path, folder: Path) -> int:
 def query_latencies(warehouse: Path, repeat: int = 20) -> dict[str, dict[str, float]]:
     out = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        for name, sql in DASHBOARD_QUERIES.items():
+        request_id = con.execute(
+            "select request_id from marts.fct_llm_requests where retries > 0 limit 1"
+        ).fetchone()[0]
+        for name, template in DASHBOARD_QUERIES.items():
+            sql = template.replace("{request_id}", request_id)
             con.execute(sql).fetchall()  # warm
             times = []
             for _ in range(repeat):

@@ -1,23 +1,25 @@
 -- Grain: one attempt (drill-down level 3): each attempt of a request with its share of the
--- request's cost.
+-- request's cost. A join on request_id (not a window over every attempt), so that a dashboard
+-- asking for one request reads one request.
 {{ config(materialized='view') }}
 
 select
-    request_id,
-    attempt,
-    event_at,
-    feature,
-    tenant_id,
-    provider,
-    model,
-    status,
-    latency_ms,
-    input_tokens,
-    cache_read_tokens,
-    cache_write_tokens,
-    output_tokens,
-    total_cost,
-    price_version_id,
-    cast({{ safe_divide('total_cost', 'sum(total_cost) over (partition by request_id)') }} as double)
-        as request_cost_share
-from {{ ref('fct_llm_attempts') }}
+    attempts.request_id,
+    attempts.attempt,
+    attempts.event_at,
+    attempts.feature,
+    attempts.tenant_id,
+    attempts.provider,
+    attempts.model,
+    attempts.status,
+    attempts.latency_ms,
+    attempts.input_tokens,
+    attempts.cache_read_tokens,
+    attempts.cache_write_tokens,
+    attempts.output_tokens,
+    attempts.total_cost,
+    attempts.price_version_id,
+    cast({{ safe_divide('attempts.total_cost', 'requests.priced_cost') }} as double) as request_cost_share
+from {{ ref('fct_llm_attempts') }} as attempts
+inner join {{ ref('fct_llm_requests') }} as requests
+    on attempts.request_id = requests.request_id
