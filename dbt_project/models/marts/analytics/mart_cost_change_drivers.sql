@@ -222,32 +222,20 @@ parts as (
 ),
 
 final as (
+    {%- set parts = ['more_requests', 'longer_prompts', 'longer_completions', 'more_retries',
+                     'model_mix', 'cache_misses', 'price_change'] %}
     select
         *,
         case
             when cost_change = 0 then 'other'
-            when cost_change > 0 then
-                case greatest(more_requests, more_retries, longer_prompts, longer_completions,
-                              model_mix, cache_misses, price_change)
-                    when more_requests then 'more_requests'
-                    when longer_prompts then 'longer_prompts'
-                    when longer_completions then 'longer_completions'
-                    when more_retries then 'more_retries'
-                    when model_mix then 'model_mix'
-                    when cache_misses then 'cache_misses'
-                    else 'price_change'
+            {%- for pick, sign in [('greatest', '>'), ('least', '<')] %}
+            when cost_change {{ sign }} 0 then
+                case {{ pick }}({{ parts | join(', ') }})
+                    {%- for part in parts %}
+                    when {{ part }} then '{{ part }}'
+                    {%- endfor %}
                 end
-            else
-                case least(more_requests, more_retries, longer_prompts, longer_completions,
-                           model_mix, cache_misses, price_change)
-                    when more_requests then 'more_requests'
-                    when longer_prompts then 'longer_prompts'
-                    when longer_completions then 'longer_completions'
-                    when more_retries then 'more_retries'
-                    when model_mix then 'model_mix'
-                    when cache_misses then 'cache_misses'
-                    else 'price_change'
-                end
+            {%- endfor %}
         end as main_cause
     from parts
 )
