@@ -145,8 +145,8 @@ def ensure_demo_data(settings: Settings, events: int) -> None:
     print(f"tokenlake: wrote {manifest.events:,} events in {manifest.files:,} files", flush=True)
 
 
-DEMO_OPENAI_KEY = "sk-admin-demo-openai"  # noqa: S105 - keys of the local demo API, not secrets
-DEMO_ANTHROPIC_KEY = "sk-ant-admin-demo-anthropic"  # noqa: S105
+DEMO_OPENAI_KEY = "demo-openai-admin-key"  # the local demo API's keys, not secrets
+DEMO_ANTHROPIC_KEY = "demo-anthropic-admin-key"
 
 
 def start_demo_provider_api(settings: Settings):  # -> ProviderAPIServer

@@ -36,13 +36,15 @@ END = datetime(2026, 11, 20, 18, tzinfo=UTC)
 
 
 def load_providers(warehouse: Warehouse, ledger: Path) -> None:
-    with ProviderAPIServer(ledger, "sk-admin-t", "sk-ant-admin-t", now=END) as server:
+    with ProviderAPIServer(
+        ledger, "marts-test-openai-key", "marts-test-anthropic-key", now=END
+    ) as server:
         window = Window.of_days(END.date() - timedelta(days=95), END.date())
         for name, client, source in (
             ("openai", openai_client, openai_usage_source),
             ("anthropic", anthropic_client, anthropic_usage_source),
         ):
-            key = "sk-admin-t" if name == "openai" else "sk-ant-admin-t"
+            key = "marts-test-openai-key" if name == "openai" else "marts-test-anthropic-key"
             pipeline = warehouse_pipeline(f"{name}_usage", warehouse.path, warehouse.dlt_dir)
             pipeline.run(source(client(server.base_url, key), window, now=END))
 

@@ -33,8 +33,8 @@ from ingestion.provider_usage.reports import STATE_CURSOR
 NOW = datetime(2026, 3, 10, 12, 30, tzinfo=UTC)
 FIRST_DAY = date(2026, 1, 20)  # 50 days up to NOW: two pages of 31 daily buckets
 LAST_DAY = NOW.date()
-OPENAI_KEY = "sk-admin-test-7f3a9c"
-ANTHROPIC_KEY = "sk-ant-admin-test-51d0e2"
+OPENAI_KEY = "test-openai-admin-7f3a9c"
+ANTHROPIC_KEY = "test-anthropic-admin-51d0e2"
 FAST = RetryPolicy(attempts=4, backoff_seconds=0.01, max_delay_seconds=2)
 
 
@@ -271,18 +271,18 @@ def test_500_twice_then_success(sync: Sync, server):
 
 def test_401_fails_fast_naming_the_variable_and_never_the_key(sync: Sync, server):
     with pytest.raises(Exception) as failure:
-        sync.openai(WHOLE, key="sk-admin-wrong-d34db33f")
+        sync.openai(WHOLE, key="wrong-openai-key-d34db33f")
     text = "".join(str(e) for e in _chain(failure.value))
     assert "OPENAI_ADMIN_KEY" in text and "401" in text
-    assert "sk-admin-wrong-d34db33f" not in text and OPENAI_KEY not in text
+    assert "wrong-openai-key-d34db33f" not in text and OPENAI_KEY not in text
     assert len(server.requests_seen) == 1  # no retries on 401
 
 
 def test_anthropic_401_names_its_variable(sync: Sync):
     with pytest.raises(Exception) as failure:
-        sync.anthropic(WHOLE, key="sk-ant-admin-nope")
+        sync.anthropic(WHOLE, key="wrong-anthropic-key")
     text = "".join(str(e) for e in _chain(failure.value))
-    assert "ANTHROPIC_ADMIN_KEY" in text and "sk-ant-admin-nope" not in text
+    assert "ANTHROPIC_ADMIN_KEY" in text and "wrong-anthropic-key" not in text
 
 
 def test_a_page_failing_after_retries_commits_no_cursor_and_no_rows(sync: Sync, server):

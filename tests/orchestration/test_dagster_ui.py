@@ -91,7 +91,9 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
     # The demo's provider API, as `make demo` serves it: the UI backfills 30 days from it.
     generate(tmp_path / "demo", 2000)
     server = ProviderAPIServer(
-        tmp_path / "demo" / "provider_api" / "ledger.parquet", "sk-admin-ui", "sk-ant-admin-ui"
+        tmp_path / "demo" / "provider_api" / "ledger.parquet",
+        "ui-test-openai-key",
+        "ui-test-anthropic-key",
     ).start()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))},
@@ -99,9 +101,9 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
         "TOKENLAKE_LOGS_URL": str(tmp_path / "logs"),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "OPENAI_API_BASE": server.base_url,
-        "OPENAI_ADMIN_KEY": "sk-admin-ui",
+        "OPENAI_ADMIN_KEY": "ui-test-openai-key",
         "ANTHROPIC_API_BASE": server.base_url,
-        "ANTHROPIC_ADMIN_KEY": "sk-ant-admin-ui",
+        "ANTHROPIC_ADMIN_KEY": "ui-test-anthropic-key",
         "TOKENLAKE_PROVIDER_HISTORY_DAYS": "3",
     }
     run = subprocess.run(

@@ -20,7 +20,7 @@ def test_every_documented_variable_is_read(tmp_path: Path):
         "TOKENLAKE_HOME": str(tmp_path),
         "TOKENLAKE_WAREHOUSE": str(tmp_path / "w.duckdb"),
         "TOKENLAKE_LOGS_URL": "s3://bucket/logs",
-        "OPENAI_ADMIN_KEY": "sk-test-1",
+        "OPENAI_ADMIN_KEY": "openai-test-key-1",
         "OPENAI_API_BASE": "http://127.0.0.1:9999",
         "ANTHROPIC_ADMIN_KEY": "ant-admin-test",
         "ANTHROPIC_API_BASE": "http://127.0.0.1:9998",
@@ -36,7 +36,7 @@ def test_every_documented_variable_is_read(tmp_path: Path):
     assert s.price_book == tmp_path / "prices.csv"
     # Secrets never show up when settings are printed or logged.
     text = repr(s)
-    for secret in ("sk-test-1", "ant-admin-test", "9997/hook", "u:p@"):
+    for secret in ("openai-test-key-1", "ant-admin-test", "9997/hook", "u:p@"):
         assert secret not in text
 
 
