@@ -15,7 +15,13 @@ import sys
 import time
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings, redact_url
+from orchestration.settings import (
+    DAGSTER_UI_URL,
+    DBT_PROJECT_DIR,
+    REPO_ROOT,
+    Settings,
+    redact_url,
+)
 
 DEFAULT_DEMO_EVENTS = 200_000
 
@@ -107,7 +113,7 @@ def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None)
             summary=f"tokenlake run: job {job_name} failed (run {failed_run_id[:8]}).",
             dimension="job", value=job_name, window_start=None, window_end=None, observed=None,
             expected=None, cause="other", cause_detail="see the run in Dagster",
-            link=f"http://127.0.0.1:3000/runs/{failed_run_id}",
+            link=f"{DAGSTER_UI_URL}/runs/{failed_run_id}",
             dedup_key=f"run_failure|{failed_run_id}",
         ))  # fmt: skip
     if not settings.webhook_url:

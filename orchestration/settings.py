@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
+DAGSTER_UI_URL = "http://127.0.0.1:3000"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 

@@ -45,3 +45,30 @@ group by
     {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,
     key_source, status
 {%- endmacro %}
+
+{#
+  A whole incremental rollup of fct_llm_attempts by `grain` ('hour' or 'day') into the column
+  `bucket`: on an incremental run only the buckets from buckets_to_rebuild() are read again.
+#}
+{% macro incremental_usage_rollup(grain, bucket) -%}
+{%- set bucket_type = 'date' if grain == 'day' else dbt.type_timestamp() -%}
+{%- set bucket_of_event = 'cast(' ~ dbt.date_trunc(grain, 'event_at') ~ ' as ' ~ bucket_type ~ ')' -%}
+{%- set incremental = is_incremental_with('priced_at') %}
+with
+{% if incremental %}
+rebuild as (
+    {{ buckets_to_rebuild(grain, bucket) }}
+),
+{% endif %}
+
+attempts as (
+    select *, {{ bucket_of_event }} as {{ bucket }}
+    from {{ ref('fct_llm_attempts') }}
+    {% if incremental %}
+    where event_at >= (select min(bucket) from rebuild)
+        and {{ bucket_of_event }} in (select cast(bucket as {{ bucket_type }}) from rebuild)
+    {% endif %}
+)
+
+{{ usage_rollup(bucket) }}
+{%- endmacro %}

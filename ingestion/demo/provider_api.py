@@ -20,7 +20,6 @@ import base64
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -488,11 +487,3 @@ def _route(path: str) -> tuple[str, Report] | None:
         "/v1/organizations/usage_report/messages": ("messages", ANTHROPIC_MESSAGES),
         "/v1/organizations/cost_report": ("cost_report", ANTHROPIC_COSTS),
     }.get(path)
-
-
-@contextmanager
-def serving(
-    ledger: Path, openai_key: str, anthropic_key: str, **kwargs: Any
-) -> Iterator[ProviderAPIServer]:
-    with ProviderAPIServer(ledger, openai_key, anthropic_key, **kwargs) as server:
-        yield server

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -73,40 +73,39 @@ def budget_alerts(
     by_scope = {(t, v): p for t, v, p in projections}
     rows, alerts = [], []
     for b in budgets.itertuples():
-        for (scope_type, scope_value), p in by_scope.items():
-            if (scope_type, scope_value) != (b.scope_type, b.scope_value):
-                continue
-            if pd.notna(b.month) and pd.Timestamp(b.month).date() != p.month:
-                continue
-            amount = float(b.amount_usd)
-            thresholds = sorted(float(x) for x in str(b.alert_thresholds).split(";") if x.strip())
-            projected = p.projected_total
-            rows.append({"month": p.month, "scope_type": scope_type, "scope_value": scope_value,
-                         "budget_usd": amount, "actual_to_date": p.actual_to_date,
-                         "projected_total": projected, "status": p.status})  # fmt: skip
-            crossed = [(t, "actual") for t in thresholds if p.actual_to_date >= t * amount]
-            crossed += [(t, "projected") for t in thresholds
-                        if projected is not None and projected >= t * amount
-                        and p.actual_to_date < t * amount]  # fmt: skip
-            if not crossed:
-                continue
-            t, basis = max(crossed, key=lambda c: (c[0], c[1] == "actual"))
-            observed = p.actual_to_date if basis == "actual" else projected
-            severity = "critical" if basis == "actual" else "warning"
-            month_end = p.month.replace(day=calendar.monthrange(p.month.year, p.month.month)[1])
-            alerts.append(Alert(
-                kind="budget", severity=severity,
-                title=f"Budget {int(t * 100)}% {'reached' if basis == 'actual' else 'projected'}: {scope_type} {scope_value}",
-                summary=(f"{scope_type} {scope_value} has spent ${p.actual_to_date:,.2f} of its "
-                         f"${amount:,.2f} budget for {p.month:%B %Y}"
-                         + (f" and is projected to reach ${projected:,.2f}" if projected is not None else "")
-                         + f" ({basis} spend crossed {int(t * 100)}%)."),
-                dimension=scope_type, value=scope_value,
-                window_start=p.month.isoformat(), window_end=month_end.isoformat(),
-                observed=round(observed, 2), expected=round(amount, 2), cause="other",
-                cause_detail=f"{basis} spend >= {t:.0%} of budget", link=link,
-                dedup_key=f"budget|{scope_type}|{scope_value}|{p.month}|{t}|{basis}",
-            ))  # fmt: skip
+        scope_type, scope_value = b.scope_type, b.scope_value
+        p = by_scope.get((scope_type, scope_value))
+        if p is None or (pd.notna(b.month) and pd.Timestamp(b.month).date() != p.month):
+            continue  # no spend in that scope yet, or a budget for another month
+        amount = float(b.amount_usd)
+        thresholds = sorted(float(x) for x in str(b.alert_thresholds).split(";") if x.strip())
+        projected = p.projected_total
+        rows.append({"month": p.month, "scope_type": scope_type, "scope_value": scope_value,
+                     "budget_usd": amount, "actual_to_date": p.actual_to_date,
+                     "projected_total": projected, "status": p.status})  # fmt: skip
+        crossed = [(t, "actual") for t in thresholds if p.actual_to_date >= t * amount]
+        crossed += [(t, "projected") for t in thresholds
+                    if projected is not None and projected >= t * amount
+                    and p.actual_to_date < t * amount]  # fmt: skip
+        if not crossed:
+            continue
+        t, basis = max(crossed, key=lambda c: (c[0], c[1] == "actual"))
+        observed = p.actual_to_date if basis == "actual" else projected
+        severity = "critical" if basis == "actual" else "warning"
+        month_end = p.month.replace(day=calendar.monthrange(p.month.year, p.month.month)[1])
+        alerts.append(Alert(
+            kind="budget", severity=severity,
+            title=f"Budget {int(t * 100)}% {'reached' if basis == 'actual' else 'projected'}: {scope_type} {scope_value}",
+            summary=(f"{scope_type} {scope_value} has spent ${p.actual_to_date:,.2f} of its "
+                     f"${amount:,.2f} budget for {p.month:%B %Y}"
+                     + (f" and is projected to reach ${projected:,.2f}" if projected is not None else "")
+                     + f" ({basis} spend crossed {int(t * 100)}%)."),
+            dimension=scope_type, value=scope_value,
+            window_start=p.month.isoformat(), window_end=month_end.isoformat(),
+            observed=round(observed, 2), expected=round(amount, 2), cause="other",
+            cause_detail=f"{basis} spend >= {t:.0%} of budget", link=link,
+            dedup_key=f"budget|{scope_type}|{scope_value}|{p.month}|{t}|{basis}",
+        ))  # fmt: skip
     return rows, alerts
 
 
@@ -144,7 +143,3 @@ def anomaly_alerts(
         ))  # fmt: skip
     rows = [{k: v for k, v in a.items() if k != "cause_parts"} for a in found]
     return rows, alerts
-
-
-def month_bounds(day: date) -> tuple[date, date]:
-    return day.replace(day=1), day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -19,16 +19,15 @@ from orchestration.alerts.scan import (
 )
 from orchestration.defs.alerting.resources import AlertsResource
 from orchestration.forecast.ols import backtest
-from orchestration.settings import Settings
+from orchestration.settings import DAGSTER_UI_URL, Settings
 
 FORECAST_KEY = dg.AssetKey(["analytics", "spend_forecast"])
 BUDGETS_KEY = dg.AssetKey(["analytics", "budget_status"])
 ANOMALIES_KEY = dg.AssetKey(["analytics", "spend_anomalies"])
-UI = "http://127.0.0.1:3000"
 
 
 def _link(key: dg.AssetKey) -> str:
-    return f"{UI}/assets/{'/'.join(key.path)}"
+    return f"{DAGSTER_UI_URL}/assets/{'/'.join(key.path)}"
 
 
 def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str) -> None:

@@ -11,8 +11,7 @@ import dagster as dg
 from orchestration.alerts.model import Alert
 from orchestration.alerts.notifier import deliver_pending
 from orchestration.defs.alerting.resources import AlertsResource
-
-UI = "http://127.0.0.1:3000"
+from orchestration.settings import DAGSTER_UI_URL
 
 
 @dg.sensor(
@@ -56,7 +55,7 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
             expected=None,
             cause="other",
             cause_detail=message,
-            link=f"{UI}/runs/{run.run_id}",
+            link=f"{DAGSTER_UI_URL}/runs/{run.run_id}",
             dedup_key=f"run_failure|{run.run_id}",
         )  # fmt: skip
     )

@@ -10,22 +10,5 @@
     on_schema_change='append_new_columns',
 ) }}
 
-{%- set incremental = is_incremental_with('priced_at') %}
-
-with
-{% if incremental %}
-rebuild as (
-    {{ buckets_to_rebuild('hour', 'usage_hour') }}
-),
-{% endif %}
-
-attempts as (
-    select *, {{ dbt.date_trunc('hour', 'event_at') }} as usage_hour
-    from {{ ref('fct_llm_attempts') }}
-    {% if incremental %}
-    where event_at >= (select min(bucket) from rebuild)
-        and {{ dbt.date_trunc('hour', 'event_at') }} in (select bucket from rebuild)
-    {% endif %}
-)
-
-{{ usage_rollup('usage_hour') }}
+-- depends_on: {{ ref('fct_llm_attempts') }}
+{{ incremental_usage_rollup('hour', 'usage_hour') }}
