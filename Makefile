@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TOKENLAKE_HOME ?= $(CURDIR)/.tokenlake
 
-.PHONY: help setup demo run test test-fast lint format bench lock clean
+.PHONY: help setup demo run test test-fast lint format bench lock clean postgres-binaries
 
 help:
 	@echo "make demo   - set up, generate demo data, run the whole pipeline, open Dagster on http://127.0.0.1:3000"
@@ -37,7 +37,13 @@ demo: setup
 run: setup
 	$(BIN)/tokenlake run
 
-test: setup
+# Tests start a throw-away PostgreSQL from the machine's server binaries; install them if absent.
+postgres-binaries:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get install -y -q postgresql >/dev/null; } || \
+	  { echo "PostgreSQL server binaries are needed by the tests: apt-get install postgresql"; exit 1; }
+
+test: setup postgres-binaries
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.dagster_instance import write_dagster_yaml
 from orchestration.settings import (
     DAGSTER_UI_URL,
     DBT_PROJECT_DIR,
@@ -29,10 +30,7 @@ DEFAULT_DEMO_EVENTS = 200_000
 def _prepare_environment(settings: Settings) -> None:
     """State folders, DAGSTER_HOME with our dagster.yaml, and the variables child tools read."""
     settings.home.mkdir(parents=True, exist_ok=True)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
-    target = settings.dagster_home / "dagster.yaml"
-    if not target.exists():
-        shutil.copyfile(REPO_ROOT / "orchestration" / "dagster.yaml", target)
+    write_dagster_yaml(settings.dagster_home)
     for name, value in settings.export_for_tools().items():
         os.environ.setdefault(name, value)
     ensure_dbt_manifest()

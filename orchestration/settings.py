@@ -29,6 +29,10 @@ class Settings:
     anthropic_admin_key: str | None = field(default=None, repr=False)
     webhook_url: str | None = field(default=None, repr=False)
     publish_postgres_url: str | None = field(default=None, repr=False)
+    # Password given to the read-only role tokenlake_bi (else the role cannot log in itself).
+    publish_bi_password: str | None = field(default=None, repr=False)
+    exports_url: str = ""
+    published_duckdb: Path | None = None
     price_book: Path | None = None
     # Provider usage/cost APIs: bucket width, days re-read before the last complete bucket
     # (providers restate recent buckets), days read on the very first sync.
@@ -57,6 +61,13 @@ class Settings:
             anthropic_admin_key=env.get("ANTHROPIC_ADMIN_KEY") or None,
             webhook_url=env.get("TOKENLAKE_WEBHOOK_URL") or None,
             publish_postgres_url=env.get("TOKENLAKE_PUBLISH_POSTGRES_URL") or None,
+            publish_bi_password=env.get("TOKENLAKE_PUBLISH_BI_PASSWORD") or None,
+            exports_url=env.get("TOKENLAKE_EXPORTS_URL") or str(home / "exports"),
+            published_duckdb=Path(
+                env.get("TOKENLAKE_PUBLISHED_DUCKDB") or home / "published" / "tokenlake.duckdb"
+            )
+            .expanduser()
+            .resolve(),
             price_book=Path(price_book).expanduser().resolve() if price_book else None,
             provider_bucket_width=_choice(
                 env, "TOKENLAKE_PROVIDER_BUCKET_WIDTH", ("1d", "1h"), cls.provider_bucket_width

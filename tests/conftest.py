@@ -78,3 +78,17 @@ def dbt_manifest() -> Path:
     from orchestration.cli import ensure_dbt_manifest
 
     return ensure_dbt_manifest()
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory):
+    """full_pipeline run once in-process on 20 k demo events, publishing to a real PostgreSQL."""
+    from tests.support.demo_pipeline import start_demo_pipeline
+
+    pipeline, api = start_demo_pipeline(tmp_path_factory.mktemp("pipeline"))
+    try:
+        pipeline.first_run_succeeded = pipeline.run()
+        yield pipeline
+    finally:
+        api.stop()
+        pipeline.pg.stop()

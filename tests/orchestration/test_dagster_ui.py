@@ -156,15 +156,30 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
             "staging",
             "intermediate",
             "marts",
+            "analytics",
+            "publish",
         }
-        for key in ("raw/usage_events", "staging/stg_usage_logs__events", "marts/fct_llm_attempts"):
+        for key in (
+            "raw/usage_events",
+            "staging/stg_usage_logs__events",
+            "marts/fct_llm_attempts",
+            "analytics/spend_forecast",
+            "publish/duckdb_file",
+            "publish/parquet_exports",
+        ):
             assert nodes[key]["assetMaterializations"], f"{key} is not materialised"
         location = data["workspaceOrError"]["locationEntries"][0]["locationOrLoadError"]
         assert location["__typename"] == "RepositoryLocation"
         repository = location["repositories"][0]
-        assert {"full_pipeline", "ingest_logs", "import_prices"} <= {
-            j["name"] for j in repository["jobs"]
-        }
+        assert {
+            "full_pipeline",
+            "full_refresh",
+            "hourly_incremental",
+            "publish_only",
+            "ingest_logs",
+            "import_prices",
+            "forecast_and_scan",
+        } <= {j["name"] for j in repository["jobs"]}
         sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
         assert {"new_log_files": "RUNNING", "deliver_alerts": "RUNNING",
                 "run_failure_alerts": "RUNNING"}.items() <= sensors.items()  # fmt: skip
@@ -175,7 +190,15 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
             for n in data["assetChecksOrError"]
             for c in (n["assetChecksOrError"] or {}).get("checks", [])
         }
-        assert {"every_record_accounted_for", "quarantined_records"} <= checks
+        # Dagster's own checks and dbt's tests, singular ones over several models included.
+        assert {
+            "every_record_accounted_for",
+            "quarantined_records",
+            "rollups_reconcile_to_attempts",
+            "request_cost_equals_sum_of_attempts",
+            "computed_cost_reconciles_with_provider_bill",
+            "prices_are_not_negative",
+        } <= checks
 
         # The provider assets are partitioned by day; a 30-day backfill launched as from the UI
         # (the daemon of `dagster dev` runs it) loads those days from the demo API.

@@ -81,3 +81,40 @@ def test_new_log_files_sensor_requests_a_run_only_when_files_change(tmp_path: Pa
         os.utime(logs / "b.jsonl", (2_000_000_000, 2_000_000_000))
         changed = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
         assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
+
+
+def test_jobs_for_full_refresh_hourly_increments_and_publishing():
+    defs = load_defs()
+    graph = defs.resolve_asset_graph()
+
+    def selected(job: str) -> set[str]:
+        return {
+            k.to_user_string() for k in defs.resolve_job_def(job).asset_layer.executable_asset_keys
+        }
+
+    everything = selected("full_pipeline")
+    assert {"publish/duckdb_file", "publish/parquet_exports", "publish/postgres"} <= everything
+    assert selected("full_refresh") == everything
+    hourly = selected("hourly_incremental")
+    assert everything - hourly == {"analytics/spend_forecast", "analytics/budget_status"}
+    assert selected("publish_only") == {
+        "publish/duckdb_file",
+        "publish/parquet_exports",
+        "publish/postgres",
+    }
+    assert defs.resolve_schedule_def("hourly_refresh").job_name == "hourly_incremental"
+    # Publishing waits for every mart and for the forecasts and anomalies.
+    marts = {k for k in graph.get_all_asset_keys() if k.path[0] in ("marts", "analytics")}
+    publish = graph.get(dg.AssetKey(["publish", "postgres"]))
+    assert marts <= publish.parent_keys
+
+
+def test_full_refresh_job_passes_full_refresh_to_dbt():
+    defs = load_defs()
+
+    def dbt_config(job: str) -> dict:
+        config = defs.resolve_job_def(job).partitioned_config
+        return config.get_run_config_for_partition_key("2026-11-01")
+
+    assert dbt_config("full_refresh") == {"ops": {"dbt_models": {"config": {"full_refresh": True}}}}
+    assert dbt_config("full_pipeline") == {}

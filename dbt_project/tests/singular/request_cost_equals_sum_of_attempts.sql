@@ -1,3 +1,5 @@
+-- A Dagster asset check on fct_llm_requests (a test reading several models needs its asset named).
+{{ config(meta={'dagster': {'ref': {'name': 'fct_llm_requests'}}}) }}
 -- A request's cost is exactly the sum of its attempts' costs (rollups never drift from rows).
 with attempts as (
     select request_id, sum(total_cost) as attempts_cost, count(*) as attempts

@@ -1,3 +1,5 @@
+-- A Dagster asset check on agg_usage_hourly (a test reading several models needs its asset named).
+{{ config(meta={'dagster': {'ref': {'name': 'agg_usage_hourly'}}}) }}
 -- One row per bucket and combination of dimensions (NULL dimensions included) in both rollups.
 {% for rollup, bucket in [('agg_usage_hourly', 'usage_hour'), ('agg_usage_daily', 'usage_date')] %}
 select '{{ rollup }}' as rollup, count(*) as n

@@ -1,3 +1,5 @@
+-- A Dagster asset check on agg_usage_daily (a test reading several models needs its asset named).
+{{ config(meta={'dagster': {'ref': {'name': 'agg_usage_daily'}}}) }}
 -- Daily totals = hourly totals = attempt totals, per day, to the cent (and counts exactly).
 with attempts as (
     select cast({{ dbt.date_trunc('day', 'event_at') }} as date) as usage_date,

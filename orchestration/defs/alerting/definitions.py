@@ -20,11 +20,12 @@ forecast_and_scan_job = dg.define_asset_job(
 
 
 @dg.schedule(
-    job_name="full_pipeline",
+    job_name="hourly_incremental",
     cron_schedule="5 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: new logs and the providers' recent days in, every model rebuilt, scans run.",
+    description="Hourly: new logs and the providers' recent days in, incremental models updated, "
+    "anomaly scan, publish.",
 )
 def hourly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     from ingestion.provider_usage import sync_window

@@ -29,6 +29,12 @@ class TokenlakeDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["config"].get("schema") or "warehouse"
 
 
+class DbtBuildConfig(dg.Config):
+    """Run configuration: `full_refresh` rebuilds incremental models from scratch."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
@@ -37,7 +43,10 @@ class TokenlakeDbtTranslator(DagsterDbtTranslator):
     ),
     pool="warehouse",
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+) -> Iterator[Any]:
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
     target = Settings.from_env().home / "dbt" / "runs" / context.run_id
-    yield from dbt.cli(["build"], context=context, target_path=target).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    yield from dbt.cli(args, context=context, target_path=target).stream()

@@ -1,0 +1,116 @@
+"""Published outputs for BI tools: a read-only DuckDB file, Parquet exports, PostgreSQL.
+
+Each runs only when no blocking check fails anywhere upstream (`gate.py`), reads the warehouse
+read-only, and is in the `warehouse` pool so that it never reads while a writer runs.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from orchestration.defs.alerting.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
+from orchestration.defs.publish.gate import failing_blocking_checks
+from orchestration.defs.publish.resources import PublishTargets
+from orchestration.defs.warehouse.assets import dbt_models
+from orchestration.publish.duckdb_file import publish_duckdb_file
+from orchestration.publish.parquet import export_parquet
+from orchestration.publish.postgres import BI_ROLE, SCHEMA, publish_postgres
+from orchestration.settings import Settings, redact_url
+
+DUCKDB_FILE_KEY = dg.AssetKey(["publish", "duckdb_file"])
+PARQUET_KEY = dg.AssetKey(["publish", "parquet_exports"])
+POSTGRES_KEY = dg.AssetKey(["publish", "postgres"])
+
+# What is published: every mart and the forecast/budget/anomaly tables.
+PUBLISHED_ASSETS = sorted(
+    [k for k in dbt_models.keys if k.path[0] == "marts"]
+    + [FORECAST_KEY, BUDGETS_KEY, ANOMALIES_KEY],
+    key=lambda k: k.to_user_string(),
+)
+BLOCKING_CHECKS = list(dbt_models.check_keys)
+
+
+def _require_passing_checks(context: dg.AssetExecutionContext) -> None:
+    failing = failing_blocking_checks(context.instance, BLOCKING_CHECKS)
+    if failing:
+        raise dg.Failure(
+            description=(
+                f"Not published: {len(failing)} blocking check(s) failed in their latest run; "
+                "fix the data and rebuild. Failing: " + ", ".join(failing[:20])
+            ),
+            metadata={"failing_checks": dg.MetadataValue.json(failing)},
+        )
+
+
+def _metadata(counts: dict[str, int], target: str) -> dict[str, dg.MetadataValue]:
+    table = "| table | rows |\n|---|---:|\n" + "\n".join(
+        f"| {name} | {rows:,} |" for name, rows in sorted(counts.items())
+    )
+    return {
+        "target": dg.MetadataValue.text(target),
+        "tables": dg.MetadataValue.int(len(counts)),
+        "rows": dg.MetadataValue.int(sum(counts.values())),
+        "row_counts": dg.MetadataValue.md(table),
+        "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+    }
+
+
+_COMMON = dict(deps=PUBLISHED_ASSETS, group_name="publish", pool="warehouse")
+
+
+@dg.asset(
+    key=DUCKDB_FILE_KEY,
+    kinds={"duckdb"},
+    description="Read-only DuckDB file of all marts for BI tools, swapped in atomically.",
+    **_COMMON,
+)
+def published_duckdb_file(
+    context: dg.AssetExecutionContext, publish: PublishTargets
+) -> dg.MaterializeResult:
+    _require_passing_checks(context)
+    target = publish.duckdb_path()
+    counts = publish_duckdb_file(Settings.from_env().warehouse, target, datetime.now(UTC))
+    return dg.MaterializeResult(metadata=_metadata(counts, str(target)))
+
+
+@dg.asset(
+    key=PARQUET_KEY,
+    kinds={"parquet"},
+    description="Parquet folders, one per mart (by month for the big ones), for any BI tool or lake.",
+    **_COMMON,
+)
+def parquet_exports(
+    context: dg.AssetExecutionContext, publish: PublishTargets
+) -> dg.MaterializeResult:
+    _require_passing_checks(context)
+    url = publish.exports()
+    counts = export_parquet(Settings.from_env().warehouse, url)
+    return dg.MaterializeResult(metadata=_metadata(counts, redact_url(url)))
+
+
+@dg.asset(
+    key=POSTGRES_KEY,
+    kinds={"postgres"},
+    description=f"Schema `{SCHEMA}` in TOKENLAKE_PUBLISH_POSTGRES_URL, readable by role `{BI_ROLE}`.",
+    **_COMMON,
+)
+def published_postgres(
+    context: dg.AssetExecutionContext, publish: PublishTargets
+) -> dg.MaterializeResult:
+    url = publish.postgres()
+    if not url:
+        context.log.warning(
+            "TOKENLAKE_PUBLISH_POSTGRES_URL is not set: skipping the PostgreSQL publish."
+        )
+        return dg.MaterializeResult(
+            metadata={"status": "skipped", "reason": "TOKENLAKE_PUBLISH_POSTGRES_URL is not set"}
+        )
+    _require_passing_checks(context)
+    counts = publish_postgres(
+        Settings.from_env().warehouse, url, datetime.now(UTC), publish.bi_role_password()
+    )
+    metadata = _metadata(counts, redact_url(url))
+    return dg.MaterializeResult(metadata={**metadata, "status": dg.MetadataValue.text("published")})
+
+
+publish_assets = [published_duckdb_file, parquet_exports, published_postgres]

@@ -1,0 +1,77 @@
+"""What is published: every table and view of the warehouse's `marts` and `analytics` schemas,
+under its own name (names are unique across the two)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+PUBLISHED_SCHEMAS = ("marts", "analytics")
+# Publishers read the warehouse attached read-only under this name.
+WAREHOUSE_ALIAS = "wh"
+
+# Attempt-, request-, hour- and day-grain marts grow with history: their Parquet exports are
+# split into one folder per month of this column, so BI tools read only the months they ask for.
+MONTH_COLUMNS = {
+    "fct_llm_attempts": "event_at",
+    "fct_llm_requests": "first_seen_at",
+    "llm_usage_events": "timestamp",
+    "mart_request_attempts": "event_at",
+    "mart_request_summary": "first_seen_at",
+    "agg_usage_hourly": "usage_hour",
+    "agg_usage_daily": "usage_date",
+    "mart_rate_limits": "usage_date",
+}
+
+
+@dataclass(frozen=True)
+class PublishedTable:
+    schema: str
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, DuckDB type)
+    catalog: str = WAREHOUSE_ALIAS
+
+    @property
+    def source(self) -> str:
+        return f'"{self.catalog}"."{self.schema}"."{self.name}"'
+
+    @property
+    def month_column(self) -> str | None:
+        column = MONTH_COLUMNS.get(self.name)
+        return column if column in dict(self.columns) else None
+
+
+def attach_warehouse(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None):
+    """A connection (in memory unless given) with the warehouse attached read-only as `wh`."""
+    con = con or duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    con.execute(f"attach '{_quote(str(warehouse))}' as {WAREHOUSE_ALIAS} (read_only)")
+    return con
+
+
+def published_tables(con: duckdb.DuckDBPyConnection) -> list[PublishedTable]:
+    """The tables to publish, read from the attached warehouse's catalog."""
+    rows = con.execute(
+        """
+        select table_schema, table_name, column_name, data_type
+        from information_schema.columns
+        where table_catalog = ? and table_schema in (?, ?)
+        order by table_schema, table_name, ordinal_position
+        """,
+        [WAREHOUSE_ALIAS, *PUBLISHED_SCHEMAS],
+    ).fetchall()
+    tables: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, name, column, data_type in rows:
+        tables.setdefault((schema, name), []).append((column, data_type))
+    result = [PublishedTable(s, n, tuple(cols)) for (s, n), cols in tables.items()]
+    names = [t.name for t in result]
+    clashes = sorted({n for n in names if names.count(n) > 1})
+    if clashes:
+        raise ValueError(f"published table names must be unique across schemas: {clashes}")
+    return result
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
