@@ -11,6 +11,7 @@ from orchestration.defs.provider_usage import definitions as provider_usage
 from orchestration.defs.publish import definitions as publish
 from orchestration.defs.usage_logs import definitions as usage_logs
 from orchestration.defs.warehouse import definitions as warehouse
+from orchestration.defs.warehouse.assets import FULL_REFRESH_TAG
 from orchestration.settings import Settings
 
 settings = Settings.from_env()
@@ -37,7 +38,7 @@ full_refresh_job = dg.define_asset_job(
     "full_refresh",
     selection=EVERYTHING,
     partitions_def=provider_usage.DAILY,
-    config={"ops": {"dbt_models": {"config": {"full_refresh": True}}}},
+    tags={FULL_REFRESH_TAG: "true"},
     description="Everything, with every incremental dbt model rebuilt from scratch (after a "
     "model change, or to re-read all history).",
 )

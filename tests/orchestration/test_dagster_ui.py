@@ -220,7 +220,7 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
         }})["data"]["launchPartitionBackfill"]  # fmt: skip
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         status = None
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             backfill = graphql_vars(port, BACKFILL_STATUS, {"id": launched["backfillId"]})
             status = backfill["data"]["partitionBackfillOrError"]["status"]

@@ -109,12 +109,20 @@ def test_jobs_for_full_refresh_hourly_increments_and_publishing():
     assert marts <= publish.parent_keys
 
 
-def test_full_refresh_job_passes_full_refresh_to_dbt():
+def test_full_refresh_job_tags_its_runs_for_dbt_full_refresh():
+    from orchestration.defs.warehouse.assets import FULL_REFRESH_TAG
+
     defs = load_defs()
+    assert defs.resolve_job_def("full_refresh").tags[FULL_REFRESH_TAG] == "true"
+    assert FULL_REFRESH_TAG not in defs.resolve_job_def("full_pipeline").tags
 
-    def dbt_config(job: str) -> dict:
-        config = defs.resolve_job_def(job).partitioned_config
-        return config.get_run_config_for_partition_key("2026-11-01")
 
-    assert dbt_config("full_refresh") == {"ops": {"dbt_models": {"config": {"full_refresh": True}}}}
-    assert dbt_config("full_pipeline") == {}
+def test_day_grain_marts_are_daily_partitioned_like_the_provider_reports():
+    defs = load_defs()
+    graph = defs.resolve_asset_graph()
+    provider = graph.get(dg.AssetKey(["raw", "openai_costs"])).partitions_def
+    for name in ("mart_cache_savings", "mart_key_source_split", "mart_action_type_breakdown"):
+        node = graph.get(dg.AssetKey(["marts", name]))
+        assert node.partitions_def == provider
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert graph.get(dg.AssetKey(["marts", "agg_usage_daily"])).partitions_def is None

@@ -25,6 +25,20 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 
+def materialize(pipeline: DemoPipeline, *args: str) -> dg.DagsterRun:
+    """`dagster asset materialize` in a terminal with the pipeline's environment; its run."""
+    with pipeline.environment():
+        env = dict(os.environ)
+    result = subprocess.run(
+        [str(BIN / "dagster"), "asset", "materialize", "-m", "orchestration.definitions", *args],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = pipeline.instance().get_run_records(limit=1)[0].dagster_run
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    return run
+
+
 def latest_run(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:
     records = instance.get_run_records(dg.RunsFilter(job_name=job), limit=1)
     assert records, f"no {job} run recorded"
@@ -99,19 +113,9 @@ def test_whole_graph_materialises_in_process_with_row_counts_and_check_results(d
 def test_dagster_asset_materialize_cli_runs_a_selection(demo_pipeline):
     """As a user would from a terminal: one mart and the Parquet export, recorded in the instance."""
     selection = "marts/mart_feature_ranking,publish/parquet_exports"
-    with demo_pipeline.environment():
-        env = dict(os.environ)
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     before = (demo_pipeline.exports / "mart_feature_ranking" / "data.parquet").stat().st_mtime_ns
-    result = subprocess.run(
-        [str(BIN / "dagster"), "asset", "materialize", "-m", "orchestration.definitions",
-         "--select", selection],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
+    run = materialize(demo_pipeline, "--select", selection)
     instance = demo_pipeline.instance()
-    run = instance.get_run_records(limit=1)[0].dagster_run
-    assert run.status == dg.DagsterRunStatus.SUCCESS
     assert materialized_keys(instance, run.run_id) == {
         "marts/mart_feature_ranking",
         "publish/parquet_exports",
@@ -211,3 +215,81 @@ def test_runs_and_events_stored_in_postgres_when_dagster_pg_url_is_set(demo_pipe
     assert not (home / "dagster" / "history").exists()
     written = (home / "dagster" / "dagster.yaml").read_text()
     assert "env: DAGSTER_PG_URL" in written and demo_pipeline.pg.password not in written
+
+
+def test_dagster_cli_backfills_a_date_range_of_provider_partitions(demo_pipeline):
+    from orchestration.definitions import defs
+
+    openai = sorted(
+        k.to_user_string()
+        for k in defs.resolve_job_def("sync_provider_usage").asset_layer.executable_asset_keys
+        if k.path[-1].startswith("openai_")
+    )
+    assert len(openai) == 9
+    run = materialize(
+        demo_pipeline, "--select", ",".join(openai), "--partition-range", "2026-11-01...2026-11-05"
+    )
+    instance = demo_pipeline.instance()
+    assert run.tags["dagster/asset_partition_range_start"] == "2026-11-01"
+    assert run.tags["dagster/asset_partition_range_end"] == "2026-11-05"
+    partitions = {
+        (e.dagster_event.asset_key.to_user_string(), e.dagster_event.partition)
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    }
+    days = [f"2026-11-0{d}" for d in range(1, 6)]
+    assert partitions == {(key, day) for key in openai for day in days}
+
+
+def test_full_refresh_job_rebuilds_incremental_models_to_the_same_totals(demo_pipeline):
+    totals = "select count(*), sum(total_cost), sum(input_tokens), sum(output_tokens) from marts.{}"
+    before = {t: scalar_row(demo_pipeline.warehouse, totals.format(t)) for t in ROLLED_UP}
+    assert demo_pipeline.run("full_refresh")
+    instance = demo_pipeline.instance()
+    run = latest_run(instance, "full_refresh")
+    commands = [
+        e.user_message
+        for e in instance.all_logs(run.run_id)
+        if "Running dbt command" in (e.user_message or "")
+    ]
+    assert commands and all("--full-refresh" in c for c in commands)
+    after = {t: scalar_row(demo_pipeline.warehouse, totals.format(t)) for t in ROLLED_UP}
+    assert after == before
+
+
+ROLLED_UP = ("fct_llm_attempts", "agg_usage_hourly", "agg_usage_daily")
+
+
+def scalar_row(path: Path, sql: str) -> tuple:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchone()
+
+
+def test_dagster_cli_backfill_rebuilds_the_days_of_a_daily_mart(demo_pipeline):
+    """Days lost from a daily-partitioned mart come back from a backfill of their partitions."""
+    days = ("2026-11-10", "2026-11-12")  # the range ... is inclusive: three days
+    recompute = (
+        "select usage_date, provider, model, sum(cache_savings) from marts.agg_usage_daily "
+        "where usage_date between ? and ? group by all order by all"
+    )
+    mart = (
+        "select usage_date, provider, model, estimated_savings from marts.mart_cache_savings "
+        "where usage_date between ? and ? order by all"
+    )
+    with duckdb.connect(str(demo_pipeline.warehouse)) as con:
+        expected = con.execute(recompute, list(days)).fetchall()
+        assert expected and con.execute(mart, list(days)).fetchall() == expected
+        con.execute("delete from marts.mart_cache_savings where usage_date between ? and ?", days)
+        untouched = con.execute("select count(*) from marts.mart_cache_savings").fetchone()
+    run = materialize(
+        demo_pipeline, "--select", "marts/mart_cache_savings", "--partition-range", "...".join(days)
+    )
+    with duckdb.connect(str(demo_pipeline.warehouse), read_only=True) as con:
+        assert con.execute(mart, list(days)).fetchall() == expected
+        restored = con.execute("select count(*) from marts.mart_cache_savings").fetchone()
+    assert restored[0] == untouched[0] + len(expected)
+    instance = demo_pipeline.instance()
+    partitions = {
+        e.dagster_event.partition
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    }
+    assert partitions == {"2026-11-10", "2026-11-11", "2026-11-12"}

@@ -24,11 +24,8 @@ from ingestion.provider_usage import (
 )
 from ingestion.provider_usage.client import AdminClient
 from ingestion.provider_usage.endpoints import ANTHROPIC_ENDPOINTS, OPENAI_ENDPOINTS, Endpoint
+from orchestration.defs.partitions import DAILY
 from orchestration.settings import Settings
-
-PARTITION_START = "2024-01-01"
-# end_offset=1: today's partition exists (providers report the running day as it grows).
-DAILY = dg.DailyPartitionsDefinition(start_date=PARTITION_START, end_offset=1, timezone="UTC")
 
 
 @dataclass(frozen=True)

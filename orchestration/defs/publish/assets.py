@@ -11,7 +11,8 @@ import dagster as dg
 from orchestration.defs.alerting.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
 from orchestration.defs.publish.gate import failing_blocking_checks
 from orchestration.defs.publish.resources import PublishTargets
-from orchestration.defs.warehouse.assets import dbt_models
+from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
+from orchestration.defs.warehouse.assets import dbt_daily_marts, dbt_models
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import BI_ROLE, SCHEMA, publish_postgres
@@ -23,15 +24,26 @@ POSTGRES_KEY = dg.AssetKey(["publish", "postgres"])
 
 # What is published: every mart and the forecast/budget/anomaly tables.
 PUBLISHED_ASSETS = sorted(
-    [k for k in dbt_models.keys if k.path[0] == "marts"]
+    [k for k in (*dbt_models.keys, *dbt_daily_marts.keys) if k.path[0] == "marts"]
     + [FORECAST_KEY, BUDGETS_KEY, ANOMALIES_KEY],
     key=lambda k: k.to_user_string(),
 )
-BLOCKING_CHECKS = list(dbt_models.check_keys)
+
+
+# Every check that guards the warehouse: dbt's tests and the log-ingestion checks.
+GUARDING_CHECKS = sorted(
+    {
+        *dbt_models.check_keys,
+        *dbt_daily_marts.check_keys,
+        *every_record_accounted_for.check_keys,
+        *quarantined_records.check_keys,
+    },
+    key=lambda k: k.to_user_string(),
+)
 
 
 def _require_passing_checks(context: dg.AssetExecutionContext) -> None:
-    failing = failing_blocking_checks(context.instance, BLOCKING_CHECKS)
+    failing = failing_blocking_checks(context.instance, GUARDING_CHECKS)
     if failing:
         raise dg.Failure(
             description=(

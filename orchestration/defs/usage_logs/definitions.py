@@ -7,6 +7,7 @@ from orchestration.defs.resources import dlt_resource
 from orchestration.defs.usage_logs.assets import LOG_FILES_KEY, log_files, usage_logs_assets
 from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
 from orchestration.defs.usage_logs.sensors import build_new_log_files_sensor
+from orchestration.defs.warehouse.assets import dbt_daily_marts
 
 __all__ = ["LOG_FILES_KEY", "definitions", "ingest_logs_job"]
 
@@ -18,7 +19,9 @@ ingest_logs_job = dg.define_asset_job(
     # The provider reports are daily-partitioned and synced on their own (sync_provider_usage).
     selection=(_downstream | _downstream.upstream())
     - dg.AssetSelection.keys(LOG_FILES_KEY, dg.AssetKey(["price_book", "litellm_import"]))
-    - dg.AssetSelection.assets(*provider_assets),
+    - dg.AssetSelection.assets(*provider_assets)
+    # The daily-partitioned marts follow in the hourly job (this sensor's runs name no days).
+    - dg.AssetSelection.assets(dbt_daily_marts),
     description="Load new or changed log files, then rebuild what depends on them.",
 )
 

@@ -1,5 +1,6 @@
 """dbt models (staging -> intermediate -> marts) as Dagster assets; dbt tests as asset checks."""
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.defs.partitions import DAILY
 from orchestration.defs.warehouse.project import dbt_project
 from orchestration.settings import Settings
 
@@ -29,24 +31,50 @@ class TokenlakeDbtTranslator(DagsterDbtTranslator):
         return dbt_resource_props["config"].get("schema") or "warehouse"
 
 
-class DbtBuildConfig(dg.Config):
-    """Run configuration: `full_refresh` rebuilds incremental models from scratch."""
+# A run with this tag ("true") rebuilds incremental models from scratch (`dbt --full-refresh`):
+# the full_refresh job sets it; it can be added to any launch in the UI.
+FULL_REFRESH_TAG = "tokenlake/full_refresh"
 
-    full_refresh: bool = False
+
+def _full_refresh(context: dg.AssetExecutionContext) -> bool:
+    return context.run.tags.get(FULL_REFRESH_TAG) == "true"
+
+
+TRANSLATOR = TokenlakeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+# Day-grain marts that are partitioned by day: a run rebuilds the days of its partition range.
+DAILY_PARTITIONED = "tag:daily_partitioned"
 
 
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
-    dagster_dbt_translator=TokenlakeDbtTranslator(
-        settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
-    ),
+    dagster_dbt_translator=TRANSLATOR,
+    exclude=DAILY_PARTITIONED,
     pool="warehouse",
 )
-def dbt_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
-) -> Iterator[Any]:
+def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
     target = Settings.from_env().home / "dbt" / "runs" / context.run_id
-    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    args = ["build", "--full-refresh"] if _full_refresh(context) else ["build"]
+    yield from dbt.cli(args, context=context, target_path=target).stream()
+
+
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=TRANSLATOR,
+    select=DAILY_PARTITIONED,
+    partitions_def=DAILY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    pool="warehouse",
+    name="dbt_daily_marts",
+)
+def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+    """The daily marts for the run's days (a range in one dbt run), plus any re-priced days."""
+    start, end = context.partition_time_window
+    target = Settings.from_env().home / "dbt" / "runs" / context.run_id / "daily"
+    days = {"partition_start": start.date().isoformat(), "partition_end": end.date().isoformat()}
+    args = ["build", "--vars", json.dumps(days)]
+    if _full_refresh(context):
+        args.append("--full-refresh")
     yield from dbt.cli(args, context=context, target_path=target).stream()

@@ -1,3 +1,4 @@
+{{ daily_partitioned_config() }}
 -- Grain: day x provider x model. Hit rate = cache-read tokens / input tokens; savings = what
 -- the cached tokens would have cost at the input price minus what they cost (cache_savings).
 select
@@ -10,6 +11,9 @@ select
     cast({{ safe_divide('sum(cache_read_tokens)', 'sum(input_tokens)') }} as double) as cache_hit_rate,
     cast(sum(cache_read_cost) as {{ money_type() }}) as cache_read_cost,
     cast(sum(cache_write_cost) as {{ money_type() }}) as cache_write_cost,
-    cast(sum(cache_savings) as {{ money_type() }}) as estimated_savings
+    cast(sum(cache_savings) as {{ money_type() }}) as estimated_savings,
+    -- newest pricing this day's rows reflect: later (re)pricing rebuilds the day
+    max(priced_at) as source_priced_at
 from {{ ref('agg_usage_daily') }}
+{{ daily_partition_filter() }}
 group by usage_date, provider, model
