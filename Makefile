@@ -6,12 +6,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TOKENLAKE_HOME ?= $(CURDIR)/.tokenlake
 
-.PHONY: help setup demo run test test-fast lint format bench lock clean postgres-binaries
+.PHONY: help setup demo run test test-fast lint format bench spark-build lock clean postgres-binaries
 
 help:
 	@echo "make demo   - set up, generate demo data, run the whole pipeline, open Dagster on http://127.0.0.1:3000"
 	@echo "make test   - set up if needed and run every test"
 	@echo "make bench  - ingest benchmark (results in \$$TOKENLAKE_HOME/bench/)"
+	@echo "make spark-build - the dbt project on a local Apache Spark, totals checked against DuckDB"
 	@echo "make lint   - ruff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
 
@@ -61,8 +62,18 @@ format: setup
 bench: setup
 	$(BIN)/python -m benchmarks.ingest_bench --events 1000000
 
+# dbt-spark and pyspark (~400 MB) are installed only here, from their own lock file.
+$(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements-spark.lock
+	touch $@
+
+spark-build: setup $(VENV)/.spark-installed
+	@command -v java >/dev/null || { echo "Spark needs a Java runtime (17): apt-get install openjdk-17-jre-headless"; exit 1; }
+	$(BIN)/python -m benchmarks.spark_build --events $${EVENTS:-20000}
+
 lock: $(VENV)/.installed
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra spark -c requirements.lock --python-version 3.11 --no-header -o requirements-spark.lock
 
 clean:
 	rm -rf $(VENV) .tokenlake dbt_project/target dbt_project/logs

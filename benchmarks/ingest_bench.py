@@ -40,7 +40,7 @@ from ingestion.usage_logs.load import load_usage_logs
 path, root = sys.argv[1], Path(sys.argv[2])
 pipeline = warehouse_pipeline("usage_logs", root / "warehouse.duckdb", root / "dlt")
 started = time.perf_counter()
-report = load_usage_logs(pipeline, root / "warehouse.duckdb", path)
+report = load_usage_logs(pipeline, path)
 print(report.rows_loaded, time.perf_counter() - started)
 """
 

@@ -171,9 +171,7 @@ def prepare(events: int, folder: Path) -> Path:
     generate(base / "demo", events, seed=3, fmt="parquet", end=END)
     print("ingesting ...", flush=True)
     load_usage_logs(
-        warehouse_pipeline("usage_logs", warehouse, base / "dlt"),
-        warehouse,
-        str(base / "demo" / "logs"),
+        warehouse_pipeline("usage_logs", warehouse, base / "dlt"), str(base / "demo" / "logs")
     )
     warehouse_pipeline("price_book", warehouse, base / "dlt").run(user_price_book(None))
     ready.touch()
@@ -212,9 +210,7 @@ def add_one_hour(warehouse: Path, folder: Path) -> int:
             where "timestamp" >= (select max("timestamp") - interval 1 hour from raw.usage_events)
         ) to '{logs / "next-hour.parquet"}' (format parquet)""")
         added = con.execute(f"select count(*) from '{logs / 'next-hour.parquet'}'").fetchone()[0]
-    load_usage_logs(
-        warehouse_pipeline("usage_logs", warehouse, folder / "dlt-incr"), warehouse, str(logs)
-    )
+    load_usage_logs(warehouse_pipeline("usage_logs", warehouse, folder / "dlt-incr"), str(logs))
     return added
 
 

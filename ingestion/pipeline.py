@@ -1,21 +1,48 @@
-"""The dlt pipeline that loads every source into the warehouse's `raw` schema."""
+"""The dlt pipeline that loads every source into the warehouse's `raw` schema.
+
+The warehouse is a DuckDB file by default; any dlt destination can take its place
+(README: "Another warehouse"): the sources and the raw tables are the same.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dlt
+from dlt.common.destination import Destination
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
 from ingestion.usage_logs.settings import RAW_DATASET
 
+DEFAULT_DESTINATION = "duckdb"
 
-def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path) -> dlt.Pipeline:
-    """A dlt pipeline into the DuckDB warehouse file; its state lives under `pipelines_dir`."""
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    credentials = DuckDbCredentials(str(warehouse))
-    # Loads need no row order (merge keys decide), and inserts run in parallel without it.
-    credentials.global_config = {"preserve_insertion_order": False}
+
+def warehouse_destination(
+    warehouse: Path, destination: str = DEFAULT_DESTINATION, credentials: str | None = None
+) -> Destination:
+    """dlt's destination for the warehouse: the DuckDB file, or `destination` (a dlt destination
+    name such as postgres, clickhouse, snowflake, bigquery, filesystem) with `credentials` (its
+    connection URL; None = dlt's own configuration: DESTINATION__<NAME>__CREDENTIALS, secrets.toml)."""
+    if destination == DEFAULT_DESTINATION:
+        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        duckdb_credentials = DuckDbCredentials(str(warehouse))
+        # Loads need no row order (merge keys decide), and inserts run in parallel without it.
+        duckdb_credentials.global_config = {"preserve_insertion_order": False}
+        return dlt.destinations.duckdb(credentials=duckdb_credentials)
+    if destination == "filesystem":
+        # Parquet files under a folder or bucket URL: the lake layout (no dbt on top of it here).
+        return Destination.from_reference("filesystem", bucket_url=credentials)
+    return Destination.from_reference(destination, credentials=credentials)
+
+
+def warehouse_pipeline(
+    name: str,
+    warehouse: Path,
+    pipelines_dir: Path,
+    destination: str = DEFAULT_DESTINATION,
+    credentials: str | None = None,
+) -> dlt.Pipeline:
+    """A dlt pipeline into the warehouse; its state lives under `pipelines_dir`."""
     # Merge staging copies are emptied after each load instead of lingering in raw_staging.
     dlt.config["load.truncate_staging_dataset"] = True
     # Every row records the load that wrote it (Arrow batches do not get it by default): the
@@ -23,7 +50,7 @@ def warehouse_pipeline(name: str, warehouse: Path, pipelines_dir: Path) -> dlt.P
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True
     return dlt.pipeline(
         pipeline_name=name,
-        destination=dlt.destinations.duckdb(credentials=credentials),
+        destination=warehouse_destination(warehouse, destination, credentials),
         dataset_name=RAW_DATASET,
         pipelines_dir=str(pipelines_dir),
     )

@@ -3,6 +3,7 @@
 tokenlake run              the whole pipeline once, headless (cron, CI, scripts)
 tokenlake demo             demo data -> whole pipeline -> Dagster UI on 127.0.0.1:3000
 tokenlake generate-demo    only write demo log files
+tokenlake dbt ARGS...      dbt on the configured warehouse (e.g. `tokenlake dbt build`)
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
         first, last = window.days
         days = f", provider days {first} .. {last}"
     print(
-        f"tokenlake: running {job_name} (warehouse {settings.warehouse}, "
+        f"tokenlake: running {job_name} (warehouse {settings.warehouse_label()}, "
         f"logs {redact_url(settings.logs_url)}{days})",
         flush=True,
     )
@@ -190,6 +191,14 @@ def serve_ui(settings: Settings, host: str, port: int) -> int:
     return subprocess.call(cmd, cwd=REPO_ROOT, env={**os.environ, "PATH": path})
 
 
+def dbt_command(settings: Settings, args: list[str]) -> int:
+    """dbt with this project, its profiles and the warehouse's target and connection variables."""
+    env = {**os.environ, **settings.export_for_tools()}
+    dbt = str(Path(sys.executable).with_name("dbt"))
+    project = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    return subprocess.call([dbt, *args, *(project if args else [])], env=env)
+
+
 def import_prices_command(
     settings: Settings, source: str | None, into: Path | None, effective_from: str | None
 ) -> int:
@@ -246,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
     imp.add_argument(
         "--effective-from", help="YYYY-MM-DD the imported prices apply from (default: today)"
     )
+    dbt = sub.add_parser("dbt", help="run dbt on the configured warehouse", add_help=False)
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     gen = sub.add_parser("generate-demo", help="only write demo log files")
     gen.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
     gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
@@ -254,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     settings = Settings.from_env()
     if args.command == "run":
         sys.exit(0 if run_pipeline(settings, args.job) else 1)
+    if args.command == "dbt":
+        sys.exit(dbt_command(settings, args.dbt_args))
     if args.command == "import-prices":
         sys.exit(import_prices_command(settings, args.source, args.into, args.effective_from))
     if args.command == "generate-demo":

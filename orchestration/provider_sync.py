@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ingestion.pipeline import warehouse_pipeline
 from ingestion.provider_usage import Window, cursor_of, sync_window
+from orchestration import warehouse
 from orchestration.settings import Settings
 
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -26,10 +26,8 @@ def provider_sync_window(settings: Settings, now: datetime | None = None) -> Win
         if not provider.key(settings):
             continue
         cursor = None
-        if settings.warehouse.exists():
-            pipeline = warehouse_pipeline(
-                provider.pipeline_name, settings.warehouse, settings.dlt_dir
-            )
+        if settings.warehouse.exists() or not settings.is_duckdb:
+            pipeline = warehouse.pipeline(provider.pipeline_name, settings)
             pipeline.sync_destination()  # local state may be gone; the warehouse keeps a copy
             cursor = cursor_of(pipeline, provider.pipeline_name)
         windows.append(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
@@ -34,6 +35,9 @@ class Settings:
     exports_url: str = ""
     published_duckdb: Path | None = None
     price_book: Path | None = None
+    # Another warehouse than the DuckDB file: a dlt destination name, and its connection URL.
+    destination: str = "duckdb"
+    warehouse_url: str | None = field(default=None, repr=False)
     # Provider usage/cost APIs: bucket width, days re-read before the last complete bucket
     # (providers restate recent buckets), days read on the very first sync.
     provider_bucket_width: str = "1d"
@@ -69,6 +73,8 @@ class Settings:
             .expanduser()
             .resolve(),
             price_book=Path(price_book).expanduser().resolve() if price_book else None,
+            destination=_choice(env, "TOKENLAKE_DESTINATION", DESTINATIONS, cls.destination),
+            warehouse_url=env.get("TOKENLAKE_WAREHOUSE_URL") or None,
             provider_bucket_width=_choice(
                 env, "TOKENLAKE_PROVIDER_BUCKET_WIDTH", ("1d", "1h"), cls.provider_bucket_width
             ),
@@ -81,6 +87,22 @@ class Settings:
             anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
             anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
         )
+
+    @property
+    def is_duckdb(self) -> bool:
+        """The warehouse is the DuckDB file (the default), not another engine."""
+        return self.destination == "duckdb"
+
+    @property
+    def dbt_target(self) -> str:
+        """The output of dbt_project/profiles.yml that builds on this warehouse."""
+        return self.destination
+
+    def warehouse_label(self) -> str:
+        """Where the warehouse is, safe to print."""
+        if self.is_duckdb:
+            return str(self.warehouse)
+        return f"{self.destination} {redact_url(self.warehouse_url or '(dlt configuration)')}"
 
     @property
     def dagster_home(self) -> Path:
@@ -107,7 +129,32 @@ class Settings:
             "TOKENLAKE_WAREHOUSE": str(self.warehouse),
             "TOKENLAKE_LOGS_URL": self.logs_url,
             "DAGSTER_HOME": str(self.dagster_home),
+            "TOKENLAKE_DBT_TARGET": self.dbt_target,
+            **warehouse_url_parts(self.warehouse_url if self.destination == "postgres" else None),
         }
+
+
+# dlt destinations the warehouse can be (dbt profiles.yml has an output for each SQL engine).
+DESTINATIONS = ("duckdb", "postgres", "clickhouse", "snowflake", "bigquery", "filesystem")
+
+
+def warehouse_url_parts(url: str | None) -> dict[str, str]:
+    """The pieces of a postgresql:// URL under the names dbt's profile reads; the password under
+    dbt's DBT_ENV_SECRET_ prefix, which dbt scrubs from its logs."""
+    if not url:
+        return {}
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(
+            "TOKENLAKE_WAREHOUSE_URL must be a postgresql://user:password@host:port/db URL"
+        )
+    return {
+        "TOKENLAKE_WAREHOUSE_HOST": parts.hostname or "127.0.0.1",
+        "TOKENLAKE_WAREHOUSE_PORT": str(parts.port or 5432),
+        "TOKENLAKE_WAREHOUSE_USER": unquote(parts.username or ""),
+        "DBT_ENV_SECRET_TOKENLAKE_WAREHOUSE_PASSWORD": unquote(parts.password or ""),
+        "TOKENLAKE_WAREHOUSE_DATABASE": unquote(parts.path.lstrip("/")) or "postgres",
+    }
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:

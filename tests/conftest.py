@@ -25,7 +25,7 @@ class Warehouse:
 
     def ingest(self, logs_url: str | Path) -> IngestReport:
         pipeline = warehouse_pipeline("usage_logs", self.path, self.dlt_dir)
-        return load_usage_logs(pipeline, self.path, str(logs_url))
+        return load_usage_logs(pipeline, str(logs_url))
 
     def load_price_book(self, path: Path | None = None) -> None:
         """Load the user's price rows (TOKENLAKE_PRICE_BOOK) as the pipeline does; none = empty."""

@@ -9,7 +9,7 @@
 #}
 {% macro daily_partitioned_config() -%}
     {{ config(
-        materialized='incremental',
+        materialized=incremental_materialization(),
         unique_key='usage_date',
         incremental_strategy='delete+insert',
         tags=['daily_partitioned'],

@@ -12,3 +12,11 @@
     {%- set names = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
     {{ return(column | lower in names) }}
 {%- endmacro %}
+
+{#
+  Incremental where the engine can replace rows by key (delete+insert). Spark without a table
+  format that can (Delta, Iceberg: set +file_format and use 'merge') rebuilds these tables whole.
+#}
+{% macro incremental_materialization() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}

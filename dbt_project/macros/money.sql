@@ -11,3 +11,20 @@
 {% macro token_cost(tokens, price_per_mtok) -%}
     cast(({{ tokens }}) * ({{ price_per_mtok }}) / 1000000 as {{ money_type() }})
 {%- endmacro %}
+
+{# Ratios, shares and averages: a double-precision float on every engine. #}
+{% macro float_type() -%}
+    {{ return(adapter.dispatch('float_type', 'tokenlake')()) }}
+{%- endmacro %}
+
+{% macro default__float_type() -%}
+    double precision
+{%- endmacro %}
+
+{% macro duckdb__float_type() -%}
+    double
+{%- endmacro %}
+
+{% macro spark__float_type() -%}
+    double
+{%- endmacro %}

@@ -39,9 +39,9 @@ summed as (
 final as (
     select
         *,
-        cast({{ safe_divide('total_cost', 'sum(total_cost) over ()') }} as double) as cost_share,
+        cast({{ safe_divide('total_cost', 'sum(total_cost) over ()') }} as {{ float_type() }}) as cost_share,
         cast({{ safe_divide('total_cost * 1000', 'requests') }} as {{ money_type() }}) as cost_per_1k_requests,
-        cast({{ safe_divide('total_cost - previous_total_cost', 'previous_total_cost') }} as double)
+        cast({{ safe_divide('total_cost - previous_total_cost', 'previous_total_cost') }} as {{ float_type() }})
             as cost_change_pct,
         rank() over (order by total_cost desc) as cost_rank
     from summed

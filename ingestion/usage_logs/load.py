@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dlt
 
 from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.report import IngestReport, check_balanced, ingest_report
 
 
-def load_usage_logs(pipeline: dlt.Pipeline, warehouse: Path, logs_url: str) -> IngestReport:
+def load_usage_logs(pipeline: dlt.Pipeline, logs_url: str) -> IngestReport:
     """Load new or changed files under `logs_url`; raise if any record is unaccounted for."""
     load_info = pipeline.run(usage_logs_source(logs_url=logs_url))
     load_info.raise_on_failed_jobs()
-    return check_balanced(ingest_report(warehouse, list(load_info.loads_ids)))
+    return check_balanced(ingest_report(pipeline, list(load_info.loads_ids)))

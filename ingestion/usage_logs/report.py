@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-import duckdb
+import dlt
+from dlt.destinations.sql_client import SqlClientBase
 
-from ingestion.usage_logs.settings import FILES_TABLE, RAW_DATASET
+from ingestion.usage_logs.settings import FILES_TABLE
 
 
 @dataclass
@@ -39,28 +39,36 @@ class UnbalancedIngestError(RuntimeError):
     """Some file's records are not all accounted for: something would have been dropped."""
 
 
-def ingest_report(warehouse: Path, load_ids: list[str]) -> IngestReport:
-    """Tally the files loaded by `load_ids` from raw.usage_log_files."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [RAW_DATASET, FILES_TABLE],
-        ).fetchone()[0]
-        if not exists or not load_ids:
+def ingest_report(pipeline: dlt.Pipeline, load_ids: list[str]) -> IngestReport:
+    """Tally the files loaded by `load_ids` from raw.usage_log_files (on any destination)."""
+    if not load_ids:
+        return IngestReport(0, 0, 0, 0, 0, 0, [])
+    with pipeline.sql_client() as client:
+        if not client.has_dataset() or FILES_TABLE not in _tables(client):
             return IngestReport(0, 0, 0, 0, 0, 0, [])
-        row = con.execute(
-            f"""
-            select count(*), coalesce(sum(lines_read), 0), coalesce(sum(records_read), 0),
-                   coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0),
-                   coalesce(sum(records_skipped), 0),
-                   coalesce(list(file_url) filter (where
-                       records_read <> rows_loaded + rows_quarantined + records_skipped), [])
-            from {RAW_DATASET}.{FILES_TABLE}
-            where _dlt_load_id in (select unnest(?))
-            """,
-            [load_ids],
-        ).fetchone()
-    return IngestReport(*[int(v) for v in row[:6]], unbalanced_files=list(row[6]))
+        ids = ", ".join(f"'{_load_id(load_id)}'" for load_id in load_ids)
+        rows = client.execute_sql(
+            "select file_url, lines_read, records_read, rows_loaded, rows_quarantined, records_skipped"
+            f" from {client.make_qualified_table_name(FILES_TABLE)} where _dlt_load_id in ({ids})"
+        )
+    # One row per file read by these loads: a handful of rows, summed here on any engine.
+    totals = [sum(int(row[i] or 0) for row in rows) for i in range(1, 6)]
+    unbalanced = [row[0] for row in rows if int(row[2]) != int(row[3]) + int(row[4]) + int(row[5])]
+    return IngestReport(len(rows), *totals, unbalanced_files=unbalanced)
+
+
+def _load_id(value: str) -> str:
+    """dlt load ids are timestamps such as 1795474106.4303112: checked, then quoted as literals."""
+    float(value)
+    return value
+
+
+def _tables(client: SqlClientBase) -> set[str]:
+    rows = client.execute_sql(
+        "select table_name from information_schema.tables where table_schema = %s",
+        client.dataset_name,
+    )
+    return {row[0] for row in rows}
 
 
 def check_balanced(report: IngestReport) -> IngestReport:

@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from orchestration import warehouse
 from orchestration.alerts.anomalies import Thresholds
 from orchestration.alerts.scan import (
     anomaly_alerts,
@@ -44,6 +45,14 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, wher
         con.execute(f"delete from analytics.{table} where {where}")
         con.execute(f"insert into analytics.{table} by name select * from frame")
     con.unregister("frame")
+
+
+def _skip_off_duckdb(context: dg.AssetExecutionContext, step: str) -> dg.MaterializeResult | None:
+    reason = warehouse.not_on_duckdb(Settings.from_env(), step)
+    if reason is None:
+        return None
+    context.log.warning("skipped: %s", reason)
+    return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
 
 
 def _plot(spend: pd.DataFrame, projection, as_of: datetime) -> str:
@@ -84,6 +93,8 @@ def _plot(spend: pd.DataFrame, projection, as_of: datetime) -> str:
     ),
 )
 def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context, "the forecast"):
+        return skipped
     with duckdb.connect(str(Settings.from_env().warehouse)) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
@@ -143,6 +154,8 @@ def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 def budget_status(
     context: dg.AssetExecutionContext, alerts: AlertsResource
 ) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context, "the budget check"):
+        return skipped
     with duckdb.connect(str(Settings.from_env().warehouse)) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
@@ -180,6 +193,8 @@ def budget_status(
 def spend_anomalies(
     context: dg.AssetExecutionContext, alerts: AlertsResource
 ) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context, "the anomaly scan"):
+        return skipped
     settings = Settings.from_env()
     thresholds = Thresholds(z_threshold=settings.anomaly_z, min_excess_usd=settings.anomaly_min_usd)
     with duckdb.connect(str(settings.warehouse)) as con:

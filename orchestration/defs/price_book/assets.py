@@ -4,9 +4,9 @@ from datetime import date
 
 import dagster as dg
 
-from ingestion.pipeline import warehouse_pipeline
 from ingestion.price_book import user_price_book
 from ingestion.price_book.litellm import LITELLM_URL, import_prices
+from orchestration import warehouse
 from orchestration.settings import REPO_ROOT, Settings
 
 USER_PRICE_BOOK_KEY = dg.AssetKey(["raw", "user_price_book"])
@@ -71,7 +71,7 @@ def litellm_import(
 )
 def user_price_book_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     settings = Settings.from_env()
-    pipeline = warehouse_pipeline("price_book", settings.warehouse, settings.dlt_dir)
+    pipeline = warehouse.pipeline("price_book", settings)
     path = str(settings.price_book) if settings.price_book else None
     pipeline.run(user_price_book(path)).raise_on_failed_jobs()
     rows = pipeline.last_trace.last_normalize_info.row_counts.get("user_price_book", 0)

@@ -14,7 +14,6 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 from dlt.sources import DltSource
 
-from ingestion.pipeline import warehouse_pipeline
 from ingestion.provider_usage import (
     Window,
     anthropic_client,
@@ -24,6 +23,7 @@ from ingestion.provider_usage import (
 )
 from ingestion.provider_usage.client import AdminClient
 from ingestion.provider_usage.endpoints import ANTHROPIC_ENDPOINTS, OPENAI_ENDPOINTS, Endpoint
+from orchestration import warehouse
 from orchestration.defs.partitions import DAILY
 from orchestration.settings import Settings
 
@@ -124,7 +124,7 @@ def build_provider_assets(provider: Provider) -> dg.AssetsDefinition:
             "%s: reading %s .. %s (%s buckets)",
             provider.title, start.isoformat(), end.isoformat(), settings.provider_bucket_width,
         )  # fmt: skip
-        pipeline = warehouse_pipeline(provider.pipeline_name, settings.warehouse, settings.dlt_dir)
+        pipeline = warehouse.pipeline(provider.pipeline_name, settings)
         source = provider.source(
             provider.client(provider.api_base(settings), key),
             window,

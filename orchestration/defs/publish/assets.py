@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from orchestration import warehouse
 from orchestration.defs.alerting.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
 from orchestration.defs.publish.gate import failing_blocking_checks
 from orchestration.defs.publish.resources import PublishTargets
@@ -67,6 +68,15 @@ def _metadata(counts: dict[str, int], target: str) -> dict[str, dg.MetadataValue
     }
 
 
+def _skip_off_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult | None:
+    reason = warehouse.not_on_duckdb(Settings.from_env(), "publishing")
+    if reason is None:
+        return None
+    reason += ": BI tools read its marts schema directly"
+    context.log.warning("skipped: %s", reason)
+    return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
+
+
 _COMMON = dict(deps=PUBLISHED_ASSETS, group_name="publish", pool="warehouse")
 
 
@@ -79,6 +89,8 @@ _COMMON = dict(deps=PUBLISHED_ASSETS, group_name="publish", pool="warehouse")
 def published_duckdb_file(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context):
+        return skipped
     _require_passing_checks(context)
     target = publish.duckdb_path()
     counts = publish_duckdb_file(Settings.from_env().warehouse, target, datetime.now(UTC))
@@ -94,6 +106,8 @@ def published_duckdb_file(
 def parquet_exports(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context):
+        return skipped
     _require_passing_checks(context)
     url = publish.exports()
     counts = export_parquet(Settings.from_env().warehouse, url)
@@ -109,6 +123,8 @@ def parquet_exports(
 def published_postgres(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
+    if skipped := _skip_off_duckdb(context):
+        return skipped
     url = publish.postgres()
     if not url:
         context.log.warning(

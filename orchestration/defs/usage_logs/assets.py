@@ -10,9 +10,9 @@ import dagster as dg
 from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
-from ingestion.pipeline import warehouse_pipeline
 from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.report import check_balanced, ingest_report
+from orchestration import warehouse
 from orchestration.settings import Settings
 
 LOG_FILES_KEY = dg.AssetKey(["sources", "usage_log_files"])
@@ -71,7 +71,7 @@ def usage_logs_assets(
 ) -> Iterator[dg.MaterializeResult]:
     """Load new or changed log files (dlt state remembers which were read)."""
     settings = Settings.from_env()
-    pipeline = warehouse_pipeline(PIPELINE_NAME, settings.warehouse, settings.dlt_dir)
+    pipeline = warehouse.pipeline(PIPELINE_NAME, settings)
     source = usage_logs_source(logs_url=settings.logs_url)
     results = list(
         dlt.run(
@@ -82,7 +82,7 @@ def usage_logs_assets(
         )
     )
     load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []
-    report = check_balanced(ingest_report(settings.warehouse, load_ids))
+    report = check_balanced(ingest_report(pipeline, load_ids))
     context.log.info("usage logs: %s", report.summary())
     dlt_metadata = results[0].metadata if results else {}
     yield dg.MaterializeResult(

@@ -8,7 +8,7 @@
 -- fingerprint per model is kept on each row). Rows priced in a run carry its `priced_at`, which
 -- the models above use to pick up exactly what changed.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key=['request_id', 'attempt'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
@@ -210,9 +210,12 @@ costed as (
             as uncached_input_cost,
         {{ token_cost('cache_read_tokens', 'coalesce(cache_read_per_mtok, input_per_mtok) * context_multiplier * discount_factor') }}
             as cache_read_cost,
-        {{ token_cost('cache_write_tokens - cache_write_1h_tokens', 'coalesce(cache_write_per_mtok, input_per_mtok) * context_multiplier * discount_factor') }}
-        + {{ token_cost('cache_write_1h_tokens', 'coalesce(cache_write_1h_per_mtok, cache_write_per_mtok, input_per_mtok) * context_multiplier * discount_factor') }}
-            as cache_write_cost,
+        -- A sum of two money values keeps the money type on every engine (PostgreSQL drops it).
+        cast(
+            {{ token_cost('cache_write_tokens - cache_write_1h_tokens', 'coalesce(cache_write_per_mtok, input_per_mtok) * context_multiplier * discount_factor') }}
+            + {{ token_cost('cache_write_1h_tokens', 'coalesce(cache_write_1h_per_mtok, cache_write_per_mtok, input_per_mtok) * context_multiplier * discount_factor') }}
+            as {{ money_type() }}
+        ) as cache_write_cost,
         {{ token_cost('output_tokens', 'applied_output_per_mtok * discount_factor') }}
             as output_cost
     from prices
@@ -280,7 +283,8 @@ totals as (
             when is_priced then {{ token_cost('cache_read_tokens',
                 '(applied_input_per_mtok - coalesce(cache_read_per_mtok, input_per_mtok) * context_multiplier) * discount_factor') }}
         end as cache_savings,
-        case when is_priced then coalesce(contract_discounts.discount_pct, 0) end as contract_discount_pct,
+        cast(case when is_priced then coalesce(contract_discounts.discount_pct, 0) end as decimal(6, 4))
+            as contract_discount_pct,
         contract_discounts.model_pattern as contract_model_pattern
     from costed
     left join contract_discounts

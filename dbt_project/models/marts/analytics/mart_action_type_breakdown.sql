@@ -8,7 +8,7 @@ select
     cast(sum(total_cost) as {{ money_type() }}) as total_cost,
     sum(input_tokens) as input_tokens,
     sum(output_tokens) as output_tokens,
-    cast({{ safe_divide('sum(total_cost)', 'sum(sum(total_cost)) over (partition by usage_date)') }} as double)
+    cast({{ safe_divide('sum(total_cost)', 'sum(sum(total_cost)) over (partition by usage_date)') }} as {{ float_type() }})
         as cost_share,
     -- newest pricing this day's rows reflect: later (re)pricing rebuilds the day
     max(priced_at) as source_priced_at

@@ -8,7 +8,7 @@ select
     sum(input_tokens) as input_tokens,
     sum(cache_read_tokens) as cache_read_tokens,
     sum(cache_write_tokens) as cache_write_tokens,
-    cast({{ safe_divide('sum(cache_read_tokens)', 'sum(input_tokens)') }} as double) as cache_hit_rate,
+    cast({{ safe_divide('sum(cache_read_tokens)', 'sum(input_tokens)') }} as {{ float_type() }}) as cache_hit_rate,
     cast(sum(cache_read_cost) as {{ money_type() }}) as cache_read_cost,
     cast(sum(cache_write_cost) as {{ money_type() }}) as cache_write_cost,
     cast(sum(cache_savings) as {{ money_type() }}) as estimated_savings,

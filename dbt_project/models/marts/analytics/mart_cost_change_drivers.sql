@@ -28,10 +28,10 @@ scoped as (
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
         sum(output_tokens) as output_tokens,
-        cast(sum(uncached_input_cost) as double) as uncached_cost,
-        cast(sum(cache_read_cost) as double) as cache_read_cost,
-        cast(sum(cache_write_cost) as double) as cache_write_cost,
-        cast(sum(output_cost) as double) as output_cost
+        cast(sum(uncached_input_cost) as {{ float_type() }}) as uncached_cost,
+        cast(sum(cache_read_cost) as {{ float_type() }}) as cache_read_cost,
+        cast(sum(cache_write_cost) as {{ float_type() }}) as cache_write_cost,
+        cast(sum(output_cost) as {{ float_type() }}) as output_cost
     from daily
     group by 1, 2, 3, 4, 5
     {% if not loop.last %}union all{% endif %}

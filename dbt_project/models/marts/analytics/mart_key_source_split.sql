@@ -7,9 +7,9 @@ select
     sum(attempts) as attempts,
     sum(requests) as requests,
     cast(sum(total_cost) as {{ money_type() }}) as total_cost,
-    cast({{ safe_divide('sum(total_cost)', 'sum(sum(total_cost)) over (partition by usage_date)') }} as double)
+    cast({{ safe_divide('sum(total_cost)', 'sum(sum(total_cost)) over (partition by usage_date)') }} as {{ float_type() }})
         as cost_share,
-    cast({{ safe_divide('sum(attempts)', 'sum(sum(attempts)) over (partition by usage_date)') }} as double)
+    cast({{ safe_divide('sum(attempts)', 'sum(sum(attempts)) over (partition by usage_date)') }} as {{ float_type() }})
         as attempt_share,
     -- newest pricing this day's rows reflect: later (re)pricing rebuilds the day
     max(priced_at) as source_priced_at

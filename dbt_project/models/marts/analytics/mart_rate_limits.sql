@@ -18,9 +18,9 @@ select
     sum(daily.rate_limited) as rate_limited,
     sum(daily.attempts - daily.rate_limited) as authorized,
     sum(case when daily.status = 'ok' then daily.attempts else 0 end) as succeeded,
-    cast({{ safe_divide("sum(case when daily.status = 'ok' then daily.attempts else 0 end)", 'sum(daily.attempts)') }} as double)
+    cast({{ safe_divide("sum(case when daily.status = 'ok' then daily.attempts else 0 end)", 'sum(daily.attempts)') }} as {{ float_type() }})
         as success_rate,
-    cast({{ safe_divide('sum(daily.rate_limited)', 'sum(daily.attempts)') }} as double) as rate_limited_share
+    cast({{ safe_divide('sum(daily.rate_limited)', 'sum(daily.attempts)') }} as {{ float_type() }}) as rate_limited_share
 from daily
 left join plans
     on daily.tenant_id = plans.tenant_id

@@ -22,9 +22,13 @@ cells as (
 
 spine as (
     select
-        cast(floor((generated_number - 1) / 24) as integer) + 1 as day_of_week,
-        cast(mod(generated_number - 1, 24) as integer) as hour_of_day
-    from ({{ dbt.generate_series(168) }}) as numbers
+        cast(floor((cell - 1) / 24) as integer) + 1 as day_of_week,
+        cast(mod(cell - 1, 24) as integer) as hour_of_day
+    -- generate_series' number type differs by engine (a float on some): cast before mod().
+    from (
+        select cast(generated_number as integer) as cell
+        from ({{ dbt.generate_series(168) }}) as series
+    ) as numbers
 )
 
 select

@@ -26,6 +26,6 @@ select
     failed_attempts_cost,
     net_cost,
     is_fully_priced,
-    cast({{ safe_divide('input_tokens', 'input_tokens + output_tokens') }} as double) as prompt_token_share,
-    cast({{ safe_divide('failed_attempts_cost', 'priced_cost') }} as double) as retry_cost_share
+    cast({{ safe_divide('input_tokens', 'input_tokens + output_tokens') }} as {{ float_type() }}) as prompt_token_share,
+    cast({{ safe_divide('failed_attempts_cost', 'priced_cost') }} as {{ float_type() }}) as retry_cost_share
 from {{ ref('fct_llm_requests') }}

@@ -45,7 +45,7 @@ select
     cast(sum(provider_cost * markup_pct + requests * per_request_fee_usd) as {{ money_type() }})
         as margin,
     cast({{ safe_divide('sum(provider_cost * markup_pct + requests * per_request_fee_usd)',
-                        'sum(provider_cost * (1 + markup_pct) + requests * per_request_fee_usd)') }} as double)
+                        'sum(provider_cost * (1 + markup_pct) + requests * per_request_fee_usd)') }} as {{ float_type() }})
         as margin_pct
 from priced_days
 group by tenant_id, usage_month

@@ -48,7 +48,7 @@ joined as (
 select
     *,
     cast(provider_cost - computed_cost as {{ money_type() }}) as cost_difference,
-    cast({{ safe_divide('provider_cost - computed_cost', 'provider_cost') }} as double) as cost_difference_pct,
+    cast({{ safe_divide('provider_cost - computed_cost', 'provider_cost') }} as {{ float_type() }}) as cost_difference_pct,
     provider_input_tokens - logged_input_tokens as input_token_difference,
     provider_output_tokens - logged_output_tokens as output_token_difference,
     case

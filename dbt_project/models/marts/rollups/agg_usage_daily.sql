@@ -2,7 +2,7 @@
 -- latency percentiles are computed from the attempts of the day, not averaged from hours).
 -- Incremental like agg_usage_hourly, by day.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='usage_date',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -4,7 +4,7 @@
 -- the look-back window (var rollup_lookback_days, default 3): late events land in their hour
 -- and a price correction reaches the rollup, while an hourly run costs what the new data costs.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='usage_hour',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -1,7 +1,7 @@
 -- Grain: one row per attempt (request_id, attempt). Every cost figure traces to price_version_id.
 -- Incremental: takes the attempts (re)priced since its last run (`priced_at`).
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key=['request_id', 'attempt'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

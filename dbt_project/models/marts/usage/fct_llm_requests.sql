@@ -1,7 +1,7 @@
 -- Grain: one row per logical request; its attempts (retries included) summed.
 -- Incremental: re-summarises every request with an attempt (re)priced since its last run.
 {{ config(
-    materialized='incremental',
+    materialized=incremental_materialization(),
     unique_key='request_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',

@@ -1,0 +1,50 @@
+"""The warehouse as the orchestration code sees it: dlt pipelines into it, and small queries
+(checks, reports) that run on whichever engine it is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dlt
+import duckdb
+
+from ingestion.pipeline import warehouse_pipeline
+from orchestration.settings import Settings
+
+# A pipeline that only lends its SQL client (no source ever runs through it).
+QUERY_PIPELINE = "tokenlake_queries"
+
+
+def pipeline(name: str, settings: Settings) -> dlt.Pipeline:
+    """The dlt pipeline `name` into the configured warehouse."""
+    return warehouse_pipeline(
+        name, settings.warehouse, settings.dlt_dir, settings.destination, settings.warehouse_url
+    )
+
+
+def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (portable SQL, no parameters) from the warehouse, read-only where possible."""
+    if settings.is_duckdb:
+        if not settings.warehouse.exists():
+            return []
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            return con.execute(sql).fetchall()
+    with pipeline(QUERY_PIPELINE, settings).sql_client() as client:
+        return [tuple(row) for row in client.execute_sql(sql) or []]
+
+
+def table_exists(settings: Settings, schema: str, table: str) -> bool:
+    rows = query(
+        settings,
+        "select count(*) from information_schema.tables "
+        f"where table_schema = '{schema}' and table_name = '{table}'",
+    )
+    return bool(rows and rows[0][0])
+
+
+def not_on_duckdb(settings: Settings, step: str) -> str | None:
+    """Why `step` does not run on this warehouse (None: it runs). Forecasts, alerts and the
+    publish copies read the DuckDB file; on another engine BI tools read its marts directly."""
+    if settings.is_duckdb:
+        return None
+    return f"{step} reads the DuckDB warehouse; the warehouse is {settings.destination}"
