@@ -116,7 +116,9 @@ def spark_totals(home: Path) -> dict[str, list[tuple]]:
 def duckdb_totals(warehouse: Path) -> dict[str, list[tuple]]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
-        return {name: [_cents(r) for r in con.execute(sql).fetchall()] for name, sql in TOTALS.items()}
+        return {
+            name: [_cents(r) for r in con.execute(sql).fetchall()] for name, sql in TOTALS.items()
+        }
 
 
 def dbt_spark(args: list[str], home: Path) -> float:

@@ -52,7 +52,9 @@ class DemoPipeline:
         """The pipeline's variables set for the duration (and other TOKENLAKE_* removed)."""
         saved = dict(os.environ)
         for name in list(os.environ):
-            if name.startswith(("TOKENLAKE_", "DAGSTER_", "OPENAI_", "ANTHROPIC_", "DBT_ENV_SECRET_")):
+            if name.startswith(
+                ("TOKENLAKE_", "DAGSTER_", "OPENAI_", "ANTHROPIC_", "DBT_ENV_SECRET_")
+            ):
                 del os.environ[name]
         os.environ.update({**self.env, **extra})
         try:
