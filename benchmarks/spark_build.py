@@ -19,8 +19,10 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
+from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
@@ -58,6 +60,7 @@ def spark_session(home: Path):  # -> pyspark.sql.SparkSession
     """A session on the same warehouse folder and metastore as dbt's `spark` output."""
     from pyspark.sql import SparkSession
 
+    os.chdir(home)  # the embedded metastore writes derby.log to the working folder
     return (
         SparkSession.builder.appName("tokenlake-spark-build")
         .config("spark.sql.warehouse.dir", str(home / "spark" / "warehouse"))
@@ -136,6 +139,13 @@ def dbt_spark(args: list[str], home: Path) -> float:
     return elapsed
 
 
+def in_own_process(function, *args):
+    """Run `function` in a fresh Python process: its JVM (and the embedded metastore it boots)
+    ends with it, so the next Spark process, dbt's, can open the metastore."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def run(events: int, folder: Path) -> dict:
     ingested = prepare(events, folder)
     base = folder / f"spark-{events}"
@@ -147,10 +157,11 @@ def run(events: int, folder: Path) -> dict:
     print("dbt build on DuckDB ...", flush=True)
     duckdb_seconds = dbt(["build"], warehouse)
     tables = export_raw(warehouse, base / "raw-parquet")
-    register_raw(home, tables)
+    in_own_process(register_raw, home, tables)
     print("dbt build on Spark (session) ...", flush=True)
-    spark_seconds = dbt_spark(["build"], home)
-    expected, actual = duckdb_totals(warehouse), spark_totals(home)
+    # The price-book snapshot needs Delta/Iceberg tables on Spark (docs/warehouses.md).
+    spark_seconds = dbt_spark(["build", "--exclude", "resource_type:snapshot"], home)
+    expected, actual = duckdb_totals(warehouse), in_own_process(spark_totals, home)
     differences = {
         name: {"duckdb": [list(map(str, r)) for r in expected[name][:5]],
                "spark": [list(map(str, r)) for r in actual[name][:5]]}

@@ -154,6 +154,9 @@ def warehouse_url_parts(url: str | None) -> dict[str, str]:
         "TOKENLAKE_WAREHOUSE_USER": unquote(parts.username or ""),
         "DBT_ENV_SECRET_TOKENLAKE_WAREHOUSE_PASSWORD": unquote(parts.password or ""),
         "TOKENLAKE_WAREHOUSE_DATABASE": unquote(parts.path.lstrip("/")) or "postgres",
+        # dbt's sessions in UTC (libpq reads PGTZ): timestamps cast to the hour and day in UTC,
+        # as on DuckDB, whatever the server's own time zone.
+        "PGTZ": "UTC",
     }
 
 

@@ -44,3 +44,39 @@ def test_credentials_in_urls_are_redacted():
     assert redact_url("s3://AKIAXXXX:secret@bucket/logs") == "s3://***@bucket/logs"
     assert redact_url("/var/log/llm") == "/var/log/llm"
     assert redact_url("https://example.test/a@b") == "https://example.test/a@b"
+
+
+def test_the_warehouse_is_duckdb_unless_another_destination_is_named(tmp_path: Path):
+    default = Settings.from_env({"TOKENLAKE_HOME": str(tmp_path)})
+    assert default.is_duckdb and default.dbt_target == "duckdb"
+    assert default.export_for_tools()["TOKENLAKE_DBT_TARGET"] == "duckdb"
+
+    url = "postgresql://tokenlake:p%40ss@db.internal:6543/usage"
+    pg = Settings.from_env(
+        {"TOKENLAKE_HOME": str(tmp_path), "TOKENLAKE_DESTINATION": "postgres",
+         "TOKENLAKE_WAREHOUSE_URL": url}
+    )  # fmt: skip
+    assert not pg.is_duckdb and pg.dbt_target == "postgres"
+    tools = pg.export_for_tools()
+    assert (
+        tools["TOKENLAKE_WAREHOUSE_HOST"], tools["TOKENLAKE_WAREHOUSE_PORT"],
+        tools["TOKENLAKE_WAREHOUSE_USER"], tools["TOKENLAKE_WAREHOUSE_DATABASE"],
+        tools["PGTZ"],
+    ) == ("db.internal", "6543", "tokenlake", "usage", "UTC")  # fmt: skip
+    # The password goes only where dbt scrubs it from its logs, and never into printed text.
+    assert tools["DBT_ENV_SECRET_TOKENLAKE_WAREHOUSE_PASSWORD"] == "p@ss"
+    assert "p%40ss" not in repr(pg) + pg.warehouse_label()
+    assert pg.warehouse_label() == "postgres postgresql://***@db.internal:6543/usage"
+
+
+def test_an_unknown_destination_or_a_bad_url_is_a_clear_error(tmp_path: Path):
+    import pytest
+
+    with pytest.raises(ValueError, match="TOKENLAKE_DESTINATION must be one of"):
+        Settings.from_env({"TOKENLAKE_HOME": str(tmp_path), "TOKENLAKE_DESTINATION": "oracle"})
+    bad = Settings.from_env(
+        {"TOKENLAKE_HOME": str(tmp_path), "TOKENLAKE_DESTINATION": "postgres",
+         "TOKENLAKE_WAREHOUSE_URL": "mysql://x@y/z"}
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="postgresql://"):
+        bad.export_for_tools()

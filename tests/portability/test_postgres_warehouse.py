@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import psycopg2
@@ -82,6 +83,15 @@ def test_tokenlake_run_builds_everything_in_postgres(postgres_build):
         schemas = dict(cur.fetchall())
     assert schemas.keys() == {"raw", "staging", "intermediate", "marts"}
     assert schemas["marts"] >= 20
+
+
+def test_the_warehouse_password_is_in_no_log_or_state_file(postgres_build):
+    _, url, env, succeeded = postgres_build
+    assert succeeded
+    password = url.split(":")[2].split("@")[0].encode()
+    home = Path(env["TOKENLAKE_HOME"])
+    leaked = [p for p in home.rglob("*") if p.is_file() and password in p.read_bytes()]
+    assert not leaked  # Dagster's event log and compute logs, dlt's state, dbt's logs
 
 
 def test_every_total_equals_the_duckdb_build_to_the_cent(postgres_build):

@@ -4,7 +4,7 @@
 {{ config(materialized='view') }}
 
 select
-    event_at as "timestamp",
+    event_at as {{ adapter.quote('timestamp') }},
     tenant_id,
     user_id,
     feature,

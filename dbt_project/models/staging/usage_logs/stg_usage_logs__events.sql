@@ -19,7 +19,7 @@ renamed as (
     select
         request_id,
         cast(attempt as integer) as attempt,
-        cast("timestamp" as timestamp) as event_at,
+        cast({{ adapter.quote('timestamp') }} as {{ dbt.type_timestamp() }}) as event_at,
         tenant_id,
         user_id,
         feature,
