@@ -44,12 +44,16 @@ postgres-binaries:
 	  { [ "$$(id -u)" = 0 ] && apt-get install -y -q postgresql >/dev/null; } || \
 	  { echo "PostgreSQL server binaries are needed by the tests: apt-get install postgresql"; exit 1; }
 
+# Two workers (pytest-xdist): most tests wait on dbt, DuckDB or a subprocess one core at a time.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+
 test: setup postgres-binaries
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .

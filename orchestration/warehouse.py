@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dlt
@@ -27,10 +28,28 @@ def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
     if settings.is_duckdb:
         if not settings.warehouse.exists():
             return []
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        with _read_only(settings) as con:
             return con.execute(sql).fetchall()
     with pipeline(QUERY_PIPELINE, settings).sql_client() as client:
         return [tuple(row) for row in client.execute_sql(sql) or []]
+
+
+# A writer in another process (a run outside the pool, `tokenlake dbt`) holds the file's lock
+# for seconds to minutes: wait for it, boundedly, rather than fail a check or a sensor tick.
+LOCK_WAIT_SECONDS = 300
+
+
+def _read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return duckdb.connect(str(settings.warehouse), read_only=True)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 10)
 
 
 def table_exists(settings: Settings, schema: str, table: str) -> bool:

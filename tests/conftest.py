@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,6 +14,24 @@ from ingestion.pipeline import warehouse_pipeline
 from ingestion.price_book import user_price_book
 from ingestion.usage_logs.load import load_usage_logs
 from ingestion.usage_logs.report import IngestReport
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Parallel workers (pytest-xdist) must not share a default TOKENLAKE_HOME (one DuckDB writer).
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("TOKENLAKE_HOME"):
+        os.environ["TOKENLAKE_HOME"] = os.path.join(os.environ["TOKENLAKE_HOME"], worker)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With `--dist loadgroup`: a module's tests run on one worker (its module fixtures are built
+    once), and every test of the shared demo pipeline on one worker (the pipeline runs once)."""
+    for item in items:
+        uses_demo = "demo_pipeline" in getattr(item, "fixturenames", ())
+        item.add_marker(
+            pytest.mark.xdist_group("demo_pipeline" if uses_demo else item.module.__name__)
+        )
 
 
 class Warehouse:

@@ -2,7 +2,9 @@
   Day-grain marts partitioned by day in Dagster (tag `daily_partitioned`): an incremental run
   rebuilds whole days, namely
     - the days of the run's partition range (vars `partition_start` inclusive and
-      `partition_end` exclusive, ISO dates; Dagster passes them, a backfill names them), and
+      `partition_end` exclusive, ISO dates; a user's backfill names them with --vars, Dagster
+      sets TOKENLAKE_PARTITION_START/END instead: a change of --vars makes dbt parse the whole
+      project again, a changed environment variable only the files that read it), and
     - the days whose rows in agg_usage_daily were (re)priced since this mart last saw them,
   so new events, late events and price corrections reach the mart without a backfill.
   Without vars (a plain `dbt build`) only the second set is rebuilt.
@@ -23,10 +25,12 @@
         select usage_date from {{ ref('agg_usage_daily') }}
         where priced_at > (select max(source_priced_at) from {{ this }})
     )
-    {%- if var('partition_start', none) and var('partition_end', none) %}
+    {%- set start = var('partition_start', env_var('TOKENLAKE_PARTITION_START', '')) %}
+    {%- set end = var('partition_end', env_var('TOKENLAKE_PARTITION_END', '')) %}
+    {%- if start and end %}
         or (
-            {{ prefix }}usage_date >= cast('{{ var("partition_start") }}' as date)
-            and {{ prefix }}usage_date < cast('{{ var("partition_end") }}' as date)
+            {{ prefix }}usage_date >= cast('{{ start }}' as date)
+            and {{ prefix }}usage_date < cast('{{ end }}' as date)
         )
     {%- endif %}
     {%- endif %}

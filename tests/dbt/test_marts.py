@@ -28,7 +28,7 @@ from ingestion.provider_usage import (
     openai_usage_source,
 )
 from tests.conftest import Warehouse, event, write_jsonl
-from tests.dbt.test_pricing import dbt
+from tests.support.dbt_cli import dbt
 
 pytestmark = pytest.mark.slow
 

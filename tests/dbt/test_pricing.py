@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,19 +12,11 @@ import pandas as pd
 import pytest
 
 from ingestion.demo import generate
-from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT
+from orchestration.settings import REPO_ROOT
 from tests.conftest import Warehouse
+from tests.support.dbt_cli import dbt
 
 PRICE_BOOK = REPO_ROOT / "seeds" / "price_book.csv"
-DBT = str(Path(sys.executable).with_name("dbt"))
-
-
-def dbt(*args: str, warehouse: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TOKENLAKE_WAREHOUSE": str(warehouse)}
-    return subprocess.run(
-        [DBT, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from orchestration.alerts.notifier import Notifier, deliver_pending, slack_messa
 from orchestration.alerts.outbox import Outbox
 from tests.conftest import Warehouse, event, write_jsonl
 from tests.dbt.test_marts import END
-from tests.dbt.test_pricing import dbt
+from tests.support.dbt_cli import dbt
 
 SECRET_PATH = "/services/T000/B000/s3cr3t-hook-token"
 

@@ -1,4 +1,5 @@
-"""The UI a user lands in after `make demo`: dagster dev on loopback, queried over GraphQL."""
+"""`make demo` as a user runs it: the pipeline on demo data, then the UI on loopback (queried over
+GraphQL), and a cron `tokenlake run` on the same home."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import event, write_jsonl
 
 pytestmark = pytest.mark.slow
 
@@ -83,63 +82,40 @@ def graphql_vars(port: int, query: str, variables: dict) -> dict:
         return json.loads(response.read())
 
 
-def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
-    from ingestion.demo import generate
-    from ingestion.demo.provider_api import ProviderAPIServer
+def count(warehouse: Path, sql: str):
+    import duckdb
 
-    write_jsonl(tmp_path / "logs" / "a.jsonl", [event(i) for i in range(30)])
-    # The demo's provider API, as `make demo` serves it: the UI backfills 30 days from it.
-    generate(tmp_path / "demo", 2000)
-    server = ProviderAPIServer(
-        tmp_path / "demo" / "provider_api" / "ledger.parquet",
-        "ui-test-openai-key",
-        "ui-test-anthropic-key",
-    ).start()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchone()[0]
+
+
+def test_demo_opens_the_ui_on_the_materialised_graph_and_a_cron_rerun_changes_nothing(
+    tmp_path: Path,
+):
+    """README command 1 as a user runs it (`tokenlake demo`, which `make demo` calls): demo data,
+    the whole pipeline, then the UI on loopback with every asset materialised; a provider
+    backfill launched from the UI; then `tokenlake run` from cron on the same home."""
+    import duckdb
+
+    home = tmp_path / "home"
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))},
-        "TOKENLAKE_HOME": str(tmp_path / "home"),
-        "TOKENLAKE_LOGS_URL": str(tmp_path / "logs"),
+        **{k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENLAKE_", "DAGSTER_", "OPENAI_", "ANTHROPIC_"))},
+        "TOKENLAKE_HOME": str(home),
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "OPENAI_API_BASE": server.base_url,
-        "OPENAI_ADMIN_KEY": "ui-test-openai-key",
-        "ANTHROPIC_API_BASE": server.base_url,
-        "ANTHROPIC_ADMIN_KEY": "ui-test-anthropic-key",
-        "TOKENLAKE_PROVIDER_HISTORY_DAYS": "3",
-    }
-    run = subprocess.run(
-        [str(BIN / "tokenlake"), "run"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-
+    }  # fmt: skip
     port = free_port()
-    ui = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "dagster",
-            "dev",
-            "-m",
-            "orchestration.definitions",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        env={**env, "DAGSTER_HOME": str(tmp_path / "home" / "dagster")},
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    output = tmp_path / "demo.log"
+    with output.open("w") as log:
+        ui = subprocess.Popen(
+            [str(BIN / "tokenlake"), "demo", "--events", "12000", "--port", str(port)],
+            env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    warehouse = home / "warehouse.duckdb"
     try:
         data = None
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and ui.poll() is None:
             try:
                 data = graphql(port, QUERY)["data"]
                 if data["assetNodes"]:
@@ -147,7 +123,9 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
             except (OSError, KeyError, TypeError):
                 pass
             time.sleep(2)
-        assert data and data["assetNodes"], "the UI did not come up with the code location loaded"
+        demo_output = output.read_text()
+        assert data and data["assetNodes"], f"the UI did not come up: {demo_output[-3000:]}"
+        assert "full_pipeline succeeded" in demo_output and "provider days" in demo_output
         nodes = {"/".join(n["assetKey"]["path"]): n for n in data["assetNodes"]}
         assert {n["groupName"] for n in nodes.values()} >= {
             "sources",
@@ -213,6 +191,13 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
 
         today = datetime.now(UTC).date()
         days = [(today - timedelta(days=n)).isoformat() for n in range(40, 10, -1)]
+        # Lose 30 days of the OpenAI bill (no run holds the warehouse now): the backfill
+        # brings them back from the demo API.
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(
+                "delete from raw.openai_costs where cast(bucket_start_at as date) between ? and ?",
+                [days[0], days[-1]],
+            )
         launched = graphql_vars(port, BACKFILL, {"params": {
             "partitionNames": days,
             "assetSelection": [{"path": k.split("/")} for k in provider_keys],
@@ -234,9 +219,7 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
                 break
             time.sleep(3)
         assert status in ("COMPLETED", "COMPLETED_SUCCESS"), backfill
-        import duckdb
-
-        with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
             loaded = con.execute(
                 "select count(distinct cast(bucket_start_at as date)) from raw.openai_costs"
                 " where cast(bucket_start_at as date) between ? and ?",
@@ -244,10 +227,48 @@ def test_ui_shows_the_materialised_graph_sensor_jobs_and_checks(tmp_path: Path):
             ).fetchone()[0]
         assert loaded == 30
     finally:
-        server.stop()
         os.killpg(ui.pid, signal.SIGTERM)
         try:
             ui.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(ui.pid, signal.SIGKILL)
             ui.wait(timeout=30)
+
+    # What the demo built: every event once, through to the marts; the bill from the demo API
+    # (30 days of it re-read by the backfill) equals the providers' ledger.
+    manifest = json.loads((home / "demo" / "manifest.json").read_text())
+    events = manifest["events"]
+    assert count(warehouse, "select count(*) from raw.usage_events") == events
+    assert count(warehouse, "select count(*) from staging.stg_usage_logs__events") == events
+    assert count(warehouse, "select count(*) from raw.usage_log_files where not balanced") == 0
+    assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == events
+    assert count(warehouse, "select count(*) from marts.mart_unpriced_models") == 1
+    ledger = home / "demo" / "provider_api" / "ledger.parquet"
+    billed = count(
+        warehouse,
+        "select (select sum(amount_usd) from staging.stg_openai__costs)"
+        " + (select sum(amount_usd) from staging.stg_anthropic__cost_report)",
+    )
+    expected = count(warehouse, f"select sum(cost_total) from read_parquet('{ledger}')")
+    assert abs(billed - expected) < 0.01 and expected > 0
+
+    # A cron job on the same home: nothing new, nothing doubled.
+    again = subprocess.run(
+        [str(BIN / "tokenlake"), "run"], env=env, cwd=REPO, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert count(warehouse, "select count(*) from raw.usage_events") == events
+    assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == events
+
+    # Every run is in Dagster's storage under TOKENLAKE_HOME (what the UI lists), none failed,
+    # and the new-file sensor did not start a second ingest of files the demo had read.
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        runs = instance.get_runs()
+    assert all(r.status.value == "SUCCESS" for r in runs), [(r.job_name, r.status) for r in runs]
+    assert sorted(r.job_name for r in runs if not r.tags.get("dagster/backfill")) == [
+        "full_pipeline",
+        "full_pipeline",
+    ]

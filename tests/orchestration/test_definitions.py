@@ -83,6 +83,26 @@ def test_new_log_files_sensor_requests_a_run_only_when_files_change(tmp_path: Pa
         assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
 
 
+def test_new_log_files_sensor_skips_files_a_headless_run_already_ingested(
+    tmp_path: Path, monkeypatch
+):
+    from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
+    from orchestration.settings import Settings
+
+    logs = tmp_path / "logs"
+    monkeypatch.setenv("TOKENLAKE_LOGS_URL", str(logs))
+    monkeypatch.setenv("TOKENLAKE_HOME", str(tmp_path / "home"))
+    write_jsonl(logs / "a.jsonl", [event(1)])
+    record_ingested(Settings.from_env(), logs_fingerprint(str(logs))[0])  # as `tokenlake run` does
+    sensor = load_defs().resolve_sensor_def("new_log_files")
+    with dg.instance_for_test() as instance:
+        first = sensor(dg.build_sensor_context(instance=instance))
+        assert not first.run_requests and "ingested already" in first.skip_reason.skip_message
+        write_jsonl(logs / "b.jsonl", [event(2)])
+        later = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        assert len(later.run_requests) == 1
+
+
 def test_jobs_for_full_refresh_hourly_increments_and_publishing():
     defs = load_defs()
     graph = defs.resolve_asset_graph()

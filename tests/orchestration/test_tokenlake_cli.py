@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -34,66 +33,6 @@ def count(warehouse: Path, sql: str) -> int:
         return con.execute(sql).fetchone()[0]
 
 
-def test_demo_then_run_is_idempotent(tmp_path: Path):
-    home = tmp_path / "home"
-    env = {"TOKENLAKE_HOME": str(home)}
-    demo = run(["demo", "--events", "12000", "--no-ui"], env)
-    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
-    assert "full_pipeline succeeded" in demo.stdout
-    manifest = json.loads((home / "demo" / "manifest.json").read_text())
-    warehouse = home / "warehouse.duckdb"
-    assert count(warehouse, "select count(*) from raw.usage_events") == manifest["events"]
-    assert (
-        count(warehouse, "select count(*) from staging.stg_usage_logs__events")
-        == manifest["events"]
-    )
-    assert count(warehouse, "select count(*) from raw.usage_log_files where not balanced") == 0
-    assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == manifest["events"]
-    assert count(warehouse, "select count(*) from marts.mart_unpriced_models") == 1
-    # The providers' reports came over HTTP from the demo API: the bill equals its ledger.
-    ledger = home / "demo" / "provider_api" / "ledger.parquet"
-    billed = count(
-        warehouse,
-        "select (select sum(amount_usd) from staging.stg_openai__costs)"
-        " + (select sum(amount_usd) from staging.stg_anthropic__cost_report)",
-    )
-    expected = count(warehouse, f"select sum(cost_total) from read_parquet('{ledger}')")
-    assert abs(billed - expected) < 0.01 and expected > 0
-    assert "provider days" in demo.stdout
-
-    again = run(["run"], env)  # a cron job on the same home: nothing new, nothing doubled
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert count(warehouse, "select count(*) from raw.usage_events") == manifest["events"]
-
-    # Runs are recorded in Dagster's storage under TOKENLAKE_HOME, so the UI shows them.
-    from dagster import DagsterInstance
-
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    try:
-        with DagsterInstance.get() as instance:
-            assert len(instance.get_runs()) == 2
-    finally:
-        del os.environ["DAGSTER_HOME"]
-
-
-def test_run_reads_logs_url_and_warehouse_from_the_environment(tmp_path: Path):
-    from tests.conftest import event, write_jsonl
-
-    logs = tmp_path / "elsewhere"
-    write_jsonl(logs / "a.jsonl", [event(i) for i in range(50)] + ["not json"])
-    warehouse = tmp_path / "custom" / "wh.duckdb"
-    env = {
-        "TOKENLAKE_HOME": str(tmp_path / "home"),
-        "TOKENLAKE_LOGS_URL": str(logs),
-        "TOKENLAKE_WAREHOUSE": str(warehouse),
-    }
-    result = run(["run"], env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert count(warehouse, "select count(*) from raw.usage_events") == 50
-    assert count(warehouse, "select count(*) from raw.usage_events_quarantine") == 1
-    assert "51 records read = 50 loaded + 1 quarantined" in result.stdout + result.stderr
-
-
 def test_run_exits_non_zero_when_the_pipeline_fails(tmp_path: Path):
     home = tmp_path / "home"
     (home / "warehouse.duckdb").mkdir(parents=True)  # a folder where the warehouse file should be
@@ -123,15 +62,18 @@ def test_the_sensor_job_works_on_a_fresh_warehouse(tmp_path: Path):
     )
 
 
-def test_run_syncs_the_providers_from_their_cursor_and_keeps_keys_out_of_the_output(
+def test_run_reads_logs_providers_and_warehouse_from_the_environment_and_resumes_at_cursors(
     tmp_path: Path,
 ):
+    """A cron job's two runs: logs, warehouse and provider API from the environment; the second
+    run reads the providers from their cursors; keys never printed."""
     from datetime import UTC, datetime, timedelta
 
     import pyarrow.parquet as pq
 
     from ingestion.demo.provider_api import ProviderAPIServer
     from ingestion.demo.provider_ledger import ledger_table
+    from tests.conftest import event, write_jsonl
     from tests.ingestion.test_provider_usage import ANTHROPIC_KEY, OPENAI_KEY, fixture_rows
 
     today = datetime.now(UTC).date()
@@ -139,17 +81,20 @@ def test_run_syncs_the_providers_from_their_cursor_and_keeps_keys_out_of_the_out
     ledger = tmp_path / "ledger.parquet"
     pq.write_table(ledger_table(rows), ledger)
     home = tmp_path / "home"
+    logs = tmp_path / "elsewhere"
+    write_jsonl(logs / "a.jsonl", [event(i) for i in range(50)] + ["not json"])
+    warehouse = tmp_path / "custom" / "wh.duckdb"
     with ProviderAPIServer(ledger, OPENAI_KEY, ANTHROPIC_KEY) as server:
         env = {
             "TOKENLAKE_HOME": str(home),
-            "TOKENLAKE_LOGS_URL": str(tmp_path / "no-logs-yet"),
+            "TOKENLAKE_LOGS_URL": str(logs),
+            "TOKENLAKE_WAREHOUSE": str(warehouse),
             "TOKENLAKE_PROVIDER_HISTORY_DAYS": "21",
             "OPENAI_API_BASE": server.base_url,
             "OPENAI_ADMIN_KEY": OPENAI_KEY,
             "ANTHROPIC_API_BASE": server.base_url,
             "ANTHROPIC_ADMIN_KEY": ANTHROPIC_KEY,
         }
-        (tmp_path / "no-logs-yet").mkdir()
         first = run(["run"], env)
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         second = run(["run"], env)
@@ -159,7 +104,11 @@ def test_run_syncs_the_providers_from_their_cursor_and_keeps_keys_out_of_the_out
     assert f"provider days {today - timedelta(days=2)} .. {today}" in second.stdout
     for output in (first.stdout, first.stderr, second.stdout, second.stderr):
         assert OPENAI_KEY not in output and ANTHROPIC_KEY not in output
-    warehouse = home / "warehouse.duckdb"
+    assert "51 records read = 50 loaded + 1 quarantined" in first.stdout + first.stderr
+    assert not (home / "warehouse.duckdb").exists()
+    assert count(warehouse, "select count(*) from raw.usage_events") == 50
+    assert count(warehouse, "select count(*) from raw.usage_events_quarantine") == 1
+    assert count(warehouse, "select count(*) from marts.fct_llm_attempts") == 50
     assert count(
         warehouse, "select sum(input_tokens) from staging.stg_openai__completions_usage"
     ) == sum(r["input_tokens"] for r in rows if r["report"] == "completions")

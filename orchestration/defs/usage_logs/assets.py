@@ -13,6 +13,7 @@ from dagster_dlt.translator import DltResourceTranslatorData
 from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.report import check_balanced, ingest_report
 from orchestration import warehouse
+from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
 from orchestration.settings import Settings
 
 LOG_FILES_KEY = dg.AssetKey(["sources", "usage_log_files"])
@@ -71,6 +72,7 @@ def usage_logs_assets(
 ) -> Iterator[dg.MaterializeResult]:
     """Load new or changed log files (dlt state remembers which were read)."""
     settings = Settings.from_env()
+    folder_before, _ = logs_fingerprint(settings.logs_url)
     pipeline = warehouse.pipeline(PIPELINE_NAME, settings)
     source = usage_logs_source(logs_url=settings.logs_url)
     results = list(
@@ -84,6 +86,7 @@ def usage_logs_assets(
     load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []
     report = check_balanced(ingest_report(pipeline, load_ids))
     context.log.info("usage logs: %s", report.summary())
+    record_ingested(settings, folder_before)
     dlt_metadata = results[0].metadata if results else {}
     yield dg.MaterializeResult(
         asset_key=RAW_EVENTS_KEY,

@@ -1,6 +1,5 @@
 """dbt models (staging -> intermediate -> marts) as Dagster assets; dbt tests as asset checks."""
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -13,6 +12,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.partitions import DAILY
+from orchestration.defs.warehouse.dbt_cli import environment, reused_parse
 from orchestration.defs.warehouse.project import dbt_project
 from orchestration.settings import Settings
 
@@ -40,9 +40,18 @@ def _full_refresh(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(FULL_REFRESH_TAG) == "true"
 
 
+def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
+    """The run's own artifact folder (logs, run results) and the parse cache shared by runs."""
+    dbt_home = Settings.from_env().home / "dbt"
+    return dbt_home.joinpath("runs", context.run_id, *parts), dbt_home / "partial_parse.msgpack"
+
+
 TRANSLATOR = TokenlakeDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 # Day-grain marts that are partitioned by day: a run rebuilds the days of its partition range.
 DAILY_PARTITIONED = "tag:daily_partitioned"
+# The run's days as the daily_partition_filter macro reads them (a user's backfill: --vars).
+PARTITION_START_VARIABLE = "TOKENLAKE_PARTITION_START"
+PARTITION_END_VARIABLE = "TOKENLAKE_PARTITION_END"
 
 
 @dbt_assets(
@@ -54,9 +63,10 @@ DAILY_PARTITIONED = "tag:daily_partitioned"
 )
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
-    target = Settings.from_env().home / "dbt" / "runs" / context.run_id
+    target, parse_cache = _run_target(context)
     args = ["build", "--full-refresh"] if _full_refresh(context) else ["build"]
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    with reused_parse(target, parse_cache):
+        yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
 @dbt_assets(
@@ -72,9 +82,11 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
 def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """The daily marts for the run's days (a range in one dbt run), plus any re-priced days."""
     start, end = context.partition_time_window
-    target = Settings.from_env().home / "dbt" / "runs" / context.run_id / "daily"
-    days = {"partition_start": start.date().isoformat(), "partition_end": end.date().isoformat()}
-    args = ["build", "--vars", json.dumps(days)]
-    if _full_refresh(context):
-        args.append("--full-refresh")
-    yield from dbt.cli(args, context=context, target_path=target).stream()
+    target, parse_cache = _run_target(context, "daily")
+    days = {
+        PARTITION_START_VARIABLE: start.date().isoformat(),
+        PARTITION_END_VARIABLE: end.date().isoformat(),
+    }
+    args = ["build", "--full-refresh"] if _full_refresh(context) else ["build"]
+    with reused_parse(target, parse_cache), environment(days):
+        yield from dbt.cli(args, context=context, target_path=target).stream()

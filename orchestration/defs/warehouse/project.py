@@ -4,8 +4,9 @@ and again by `dagster dev` when models change, never on every import."""
 import sys
 from pathlib import Path
 
-from dagster_dbt import DagsterDbtProjectPreparer, DbtCliResource, DbtProject
+from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
+from orchestration.defs.warehouse.dbt_cli import VenvDbtCliResource
 from orchestration.settings import DBT_PROJECT_DIR
 
 # The dbt installed beside this Python: cron jobs and `dagster dev` often run without the venv
@@ -17,7 +18,7 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
     """`dbt parse` under `dagster dev` with this environment's dbt (not whatever is on PATH)."""
 
     def _prepare_manifest(self, project: DbtProject) -> None:
-        DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+        VenvDbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
             self._prepare_project_cli_args, target_path=project.target_path
         ).wait()
 
