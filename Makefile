@@ -46,7 +46,7 @@ postgres-binaries:
 
 # Two workers (pytest-xdist): most tests wait on dbt, DuckDB or a subprocess one core at a time.
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 test: setup postgres-binaries
 	$(BIN)/ruff check .

@@ -23,15 +23,32 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["TOKENLAKE_HOME"] = os.path.join(os.environ["TOKENLAKE_HOME"], worker)
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With `--dist loadgroup`: a module's tests run on one worker (its module fixtures are built
-    once), and every test of the shared demo pipeline on one worker (the pipeline runs once)."""
-    for item in items:
-        uses_demo = "demo_pipeline" in getattr(item, "fixturenames", ())
-        item.add_marker(
-            pytest.mark.xdist_group("demo_pipeline" if uses_demo else item.module.__name__)
-        )
+# Modules with tests on the shared demo pipeline: with pytest-xdist they run on one worker, so
+# that the pipeline runs once (every other module is its own unit: module fixtures built once).
+DEMO_PIPELINE_MODULES = frozenset({
+    "tests/notebooks/test_notebooks.py",
+    "tests/orchestration/test_whole_graph.py",
+    "tests/portability/test_postgres_warehouse.py",
+    "tests/publish/test_dashboards.py",
+    "tests/publish/test_published_outputs.py",
+})  # fmt: skip
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    if "demo_pipeline" in getattr(item, "fixturenames", ()):
+        module = item.nodeid.split("::", 1)[0]
+        assert module in DEMO_PIPELINE_MODULES, f"add {module} to DEMO_PIPELINE_MODULES"
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 - xdist's type
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return "demo_pipeline" if module in DEMO_PIPELINE_MODULES else module
+
+    return ModuleScheduling(config, log)
 
 
 class Warehouse:

@@ -35,6 +35,7 @@ from ingestion.usage_logs.settings import (
     QUARANTINE_KEY,
     QUARANTINE_TABLE,
 )
+from ingestion.usage_logs.write_mode import keys_already_loaded
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,9 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
         if empty_events is not None:
-            yield dlt.mark.with_hints(empty_events, _dedup_hints(keys.duplicates == 0))
+            unique = keys.duplicates == 0
+            append = unique and not keys_already_loaded(keys.table())
+            yield dlt.mark.with_hints(empty_events, _load_hints(unique, append))
     finally:
         con.close()
         keys.close()
@@ -90,14 +93,16 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
         seen[item["file_url"]] = file_fingerprint(item)
 
 
-def _dedup_hints(unique: bool) -> dict:
-    """Tell dlt's merge whether to deduplicate this load (hints persist, so set them every run).
+def _load_hints(unique: bool, append: bool) -> dict:
+    """How dlt writes this run's events (hints persist, so they are set on every run).
 
-    Without repeated keys the dedup pass is skipped; with them (overlapping deliveries in one
+    Append when no key repeats and none is in the table yet (write_mode.py). Otherwise merge;
+    without repeated keys its dedup pass is skipped, with them (overlapping deliveries in one
     run) the newest file's version of an attempt wins.
     """
     column = {"name": "_source_modified_at", "dedup_sort": None if unique else "desc"}
     return dlt.mark.make_hints(
+        write_disposition="append" if append else "merge",
         columns={"_source_modified_at": column},
         additional_table_hints={"x-stage-data-deduplicated": unique},
     )

@@ -148,6 +148,9 @@ class RunKeys:
     def close(self) -> None:
         self.con.close()
 
+    def table(self) -> pa.Table:
+        return self.con.sql("select request_id, attempt from run_keys").to_arrow_table()
+
     def add(self, events: pa.Table) -> None:
         self.con.register("batch_keys", events.select(["request_id", "attempt"]))
         try:

@@ -336,3 +336,33 @@ def test_many_files_with_repeats_far_apart_do_not_duplicate(warehouse: Warehouse
     assert warehouse.query(
         "select count(*), count(distinct (request_id, attempt)) from raw.usage_events"
     ) == [(300, 300)]
+
+
+def test_new_keys_are_appended_and_repeated_keys_merged(warehouse: Warehouse, tmp_path: Path):
+    """The write mode per run (append only when no key repeats or exists) and its outcome."""
+    from ingestion.pipeline import warehouse_pipeline
+
+    def ingest_and_mode() -> str:
+        warehouse.ingest(logs)
+        pipeline = warehouse_pipeline("usage_logs", warehouse.path, warehouse.dlt_dir)
+        return pipeline.default_schema.get_table("usage_events")["write_disposition"]
+
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "h00.jsonl", [event(i) for i in range(10)])
+    assert ingest_and_mode() == "append"  # first load
+    write_jsonl(logs / "h01.jsonl", [event(i) for i in range(10, 20)])
+    assert ingest_and_mode() == "append"  # only new attempts
+    write_jsonl(logs / "h02.jsonl", [event(5, output_tokens=999), event(20)])
+    assert ingest_and_mode() == "merge"  # req-5 again: replaced, not doubled
+    write_jsonl(logs / "h03.jsonl", [event(30), event(30, output_tokens=7)])
+    assert ingest_and_mode() == "merge"  # a key twice in one run
+    assert warehouse.query(
+        "select count(*), count(distinct (request_id, attempt)) from raw.usage_events"
+    ) == [(22, 22)]
+    assert (
+        warehouse.scalar("select output_tokens from raw.usage_events where request_id = 'req-5'")
+        == 999
+    )
+    write_jsonl(logs / "h04.jsonl", [event(40)])
+    assert ingest_and_mode() == "append"
+    assert warehouse.scalar("select count(*) from raw.usage_events") == 23

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -58,9 +59,15 @@ def _rows(execute, sql: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def postgres_build(demo_pipeline, tmp_path_factory):
     """tokenlake run into PostgreSQL on the demo pipeline's logs and provider API."""
+    from orchestration.settings import Settings
+
     url = create_database(demo_pipeline.pg, WAREHOUSE_DB)
     home = tmp_path_factory.mktemp("pg-home")
+    # The providers' first window ends today: reach back to the DuckDB run's first day even when
+    # midnight (UTC) passed in between.
+    days_since = (datetime.now(UTC).date() - demo_pipeline.first_run_on).days
     env = {
+        "TOKENLAKE_PROVIDER_HISTORY_DAYS": str(Settings.provider_history_days + days_since),
         "TOKENLAKE_HOME": str(home),
         "TOKENLAKE_WAREHOUSE": "",
         "DAGSTER_HOME": str(home / "dagster"),

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -22,6 +23,7 @@ class DemoPipeline:
     home: Path
     pg: PostgresServer
     env: dict[str, str] = field(default_factory=dict)
+    first_run_on: date | None = None  # the UTC day of the first run (provider windows end there)
 
     @property
     def warehouse(self) -> Path:
@@ -68,6 +70,7 @@ class DemoPipeline:
         from orchestration.settings import Settings
 
         with self.environment(**extra):
+            self.first_run_on = self.first_run_on or datetime.now(UTC).date()
             return run_pipeline(Settings.from_env(), job)
 
     def instance(self) -> dg.DagsterInstance:
