@@ -40,7 +40,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         assert module in DEMO_PIPELINE_MODULES, f"add {module} to DEMO_PIPELINE_MODULES"
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log):  # noqa: ANN201 - xdist's type
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # pytest-xdist hook
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):

@@ -47,6 +47,6 @@ def keys_already_loaded(run_keys: pa.Table) -> bool:
                     f"semi join {table} using ({using}) limit 1)"
                 ).fetchone()[0]
             return found > 0
-    except Exception as exc:  # noqa: BLE001 - unsure means merge, never a lost or doubled row
+    except Exception as exc:  # unsure means merge: never a lost or doubled row
         log.warning("could not compare this run's keys with the warehouse (%s): merging", exc)
         return True
