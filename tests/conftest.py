@@ -40,7 +40,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         assert module in DEMO_PIPELINE_MODULES, f"add {module} to DEMO_PIPELINE_MODULES"
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log):  # pytest-xdist hook
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; plain pytest runs without it
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class ModuleScheduling(LoadScopeScheduling):
