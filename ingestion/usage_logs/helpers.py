@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,11 +117,7 @@ def is_otlp_export(item: FileItemDict, file_format: str) -> bool:
     with item.open(mode="rb", compression="disable") as raw:
         head = open_decompressed(raw).read(4096)
     first = head.lstrip().split(b"\n", 1)[0]
-    return bool(
-        pc.match_substring_regex(
-            pa.array([first.decode("utf-8", "replace")]), otlp.OTLP_LINE_PATTERN
-        )[0].as_py()
-    )
+    return re.match(otlp.OTLP_LINE_PATTERN, first.decode("utf-8", "replace")) is not None
 
 
 def duckdb_path(con: duckdb.DuckDBPyConnection, item: FileItemDict) -> str:
@@ -136,34 +133,37 @@ class RunKeys:
     """Every (request_id, attempt) yielded in this run, to tell dlt whether it must deduplicate.
 
     dlt's merge deduplicates staged rows with a window over the whole load; when no key repeats
-    (the usual case) that pass is skipped, which roughly halves the load time.
+    (the usual case) that pass is skipped, which roughly halves the load time. Keys are copied
+    into a small DuckDB table (the batches themselves are let go) and counted once, at the end.
     """
 
     def __init__(self) -> None:
         # Its own connection: the reading connection is busy streaming results while keys are added.
         self.con = duckdb.connect(config={"threads": 2})
-        self.duplicates = 0
         self.con.execute("create table run_keys (request_id varchar, attempt bigint)")
 
     def close(self) -> None:
         self.con.close()
 
-    def table(self) -> pa.Table:
-        return self.con.sql("select request_id, attempt from run_keys").to_arrow_table()
-
     def add(self, events: pa.Table) -> None:
         self.con.register("batch_keys", events.select(["request_id", "attempt"]))
         try:
-            self.duplicates += self.con.execute(
-                """
-                select (select count(*) from batch_keys)
-                     - (select count(*) from (select distinct request_id, attempt from batch_keys))
-                     + (select count(*) from batch_keys semi join run_keys using (request_id, attempt))
-                """
-            ).fetchone()[0]
-            self.con.execute("insert into run_keys select request_id, attempt from batch_keys")
+            self.con.execute(
+                "insert into run_keys select request_id, attempt from batch_keys"
+            ).fetchall()
         finally:
             self.con.unregister("batch_keys")
+
+    def table(self) -> pa.Table:
+        return self.con.sql("select request_id, attempt from run_keys").to_arrow_table()
+
+    @property
+    def duplicates(self) -> int:
+        """How many keys of the run repeat an earlier key of the run."""
+        return self.con.execute(
+            "select count(*) - (select count(*) from (select distinct request_id, attempt"
+            " from run_keys)) from run_keys"
+        ).fetchall()[0][0]
 
 
 def read_log_files(
@@ -190,7 +190,7 @@ def read_log_files(
                 tally.size_bytes,
             )
             for batch in normalize(con, sql):
-                _count_batch(tallies, batch, native=True)
+                _count_file_batch(tally, batch)
                 yield batch
         except duckdb.Error as exc:
             # Rows already yielded are merged again by key; the tally starts over.
@@ -256,7 +256,7 @@ def _read_pooled(
             lines, skipped = otlp.expand_spans(con, lines)
             _count_files(tallies, skipped, "records_skipped")
         for batch in normalize_arrow(con, lines):
-            _count_batch(tallies, batch, native=False)
+            _count_batch(tallies, batch)
             yield batch
 
     for item, tally in items:
@@ -301,17 +301,24 @@ def _count_files(tallies: dict[str, FileTally], table: pa.Table, attr: str) -> N
         setattr(tally, attr, getattr(tally, attr) + row["_source_file_count"])
 
 
-def _count_batch(tallies: dict[str, FileTally], batch: NormalizedBatch, native: bool) -> None:
-    """Add one normalised batch's counts to its files' tallies (one entry per file, not per row)."""
+def _count_file_batch(tally: FileTally, batch: NormalizedBatch) -> None:
+    """Add the counts of a batch of one file read by DuckDB (which numbered its lines)."""
     for table, attr in ((batch.events, "rows_loaded"), (batch.quarantine, "rows_quarantined")):
         if table.num_rows == 0:
             continue
-        grouped = table.group_by("_source_file").aggregate(
-            [("_source_line", "count"), ("_source_line", "max")]
-        )
+        setattr(tally, attr, getattr(tally, attr) + table.num_rows)
+        tally.records_read += table.num_rows
+        # The last line number is the count of lines read.
+        tally.lines_read = max(tally.lines_read, pc.max(table.column("_source_line")).as_py())
+
+
+def _count_batch(tallies: dict[str, FileTally], batch: NormalizedBatch) -> None:
+    """Add a pooled batch's counts to its files' tallies (one entry per file, not per row)."""
+    for table, attr in ((batch.events, "rows_loaded"), (batch.quarantine, "rows_quarantined")):
+        if table.num_rows == 0:
+            continue
+        grouped = table.group_by("_source_file").aggregate([("_source_line", "count")])
         for row in grouped.to_pylist():
             tally = tallies[row["_source_file"]]
             setattr(tally, attr, getattr(tally, attr) + row["_source_line_count"])
             tally.records_read += row["_source_line_count"]
-            if native:  # DuckDB numbered the lines: the last number is the count of lines read
-                tally.lines_read = max(tally.lines_read, row["_source_line_max"])

@@ -29,7 +29,9 @@ from ingestion.usage_logs.settings import (
 _KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
 SCAN_CHUNK_ROWS = 16_384  # Arrow batches small enough for DuckDB to scan on every core
 OUTPUT_BATCH_ROWS = 100_000
-_IDX = {k: i + 1 for i, k in enumerate(_KEYS)}  # DuckDB lists are 1-based
+# Every key read as text into one struct: a single pass over each object (JSON numbers,
+# booleans and nested values come back as their JSON text, as json_extract_string gives them).
+_STRUCT = "{" + ", ".join(f'"{k}": "VARCHAR"' for k in _KEYS) + "}"
 
 MACROS = """
 create or replace macro tl_bool(x) as
@@ -44,7 +46,7 @@ create or replace macro tl_ts(x) as
 def _raw(field: str) -> str:
     """Text value of a field, aliases folded in (canonical name first), blanks as NULL."""
     names = [field] + [alias for alias, canon in ALIASES.items() if canon == field]
-    parts = [f"nullif(v[{_IDX[n]}], '')" for n in names]
+    parts = [f"nullif(v.\"{n}\", '')" for n in names]
     return parts[0] if len(parts) == 1 else "coalesce(" + ", ".join(parts) + ")"
 
 
@@ -111,7 +113,7 @@ def _known_keys_patch() -> str:
 
 
 def build_checked_sql() -> str:
-    paths = "[" + ", ".join(f"'$.\"{k}\"'" for k in _KEYS) + "]"
+    known_values = "list_count([" + ", ".join(f'v."{k}"' for k in _KEYS) + "])"
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
@@ -125,9 +127,10 @@ def build_checked_sql() -> str:
     )
     return f"""
 extracted as (
-    -- One parse per line; malformed JSON gives NULL instead of failing the batch.
+    -- One parse per line; malformed JSON gives NULL instead of failing the batch, JSON other
+    -- than an object a struct of NULLs.
     select _source_file, _source_modified_at, _source_line, _source_record, line,
-        try(json_extract_string(line, {paths})) as v
+        try(json_transform(line, '{_STRUCT}')) as v
     from (select * replace (coalesce(line, '') as line) from lines)
 ),
 raw_values as (
@@ -166,7 +169,7 @@ select *,
     end as reason,
     -- Unknown keys are kept. A record has an extra field with a value exactly when it holds more
     -- non-null values than its known keys do; merging into '{{}}' then drops null-valued extras.
-    case when is_valid and list_count(json_extract_string(line, '$.*')) > list_count(v)
+    case when is_valid and list_count(json_extract_string(line, '$.*')) > {known_values}
          then nullif(cast(json_merge_patch('{{}}', json_merge_patch(line, '{_known_keys_patch()}')) as varchar), '{{}}')
     end as extra_fields
 from flagged
