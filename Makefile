@@ -45,7 +45,7 @@ postgres-binaries:
 	  { echo "PostgreSQL server binaries are needed by the tests: apt-get install postgresql"; exit 1; }
 
 # Two workers (pytest-xdist): most tests wait on dbt, DuckDB or a subprocess one core at a time.
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 
 test: setup postgres-binaries

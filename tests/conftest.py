@@ -40,6 +40,25 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         assert module in DEMO_PIPELINE_MODULES, f"add {module} to DEMO_PIPELINE_MODULES"
 
 
+# The longest modules start first (with pytest-xdist a late long module leaves one worker busy
+# while the others idle at the end): the shared demo pipeline's, then the whole-stack runs.
+LONG_MODULES = (
+    "tests/orchestration/test_dagster_ui.py",
+    "tests/orchestration/test_tokenlake_cli.py",
+    "tests/orchestration/test_alerts.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        if module in DEMO_PIPELINE_MODULES:
+            return 0
+        return 1 + LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES) + 1
+
+    items.sort(key=rank)  # stable: tests keep their order within a module
+
+
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook; plain pytest runs without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     from xdist.scheduler import LoadScopeScheduling
