@@ -71,4 +71,7 @@ attempts as (
 )
 
 {{ usage_rollup(bucket) }}
+-- Stored in bucket order: a dashboard's "last 7 days" reads only the newest blocks of the table
+-- (DuckDB skips the others by their min/max); incremental runs append newer buckets at the end.
+order by {{ bucket }}
 {%- endmacro %}

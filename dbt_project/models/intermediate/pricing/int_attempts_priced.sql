@@ -63,7 +63,8 @@ contract_fingerprints as (
     group by provider
 ),
 
-{% if is_incremental_with('load_id') %}
+-- One fingerprint per (provider, model): what its prices are made of. Stored on each row, so
+-- that an incremental run finds the models whose prices changed.
 models_seen as (
     select distinct provider, model from {{ ref('stg_usage_logs__events') }}
 ),
@@ -82,6 +83,7 @@ fingerprints as (
     left join contract_fingerprints on models_seen.provider = contract_fingerprints.provider
 ),
 
+{% if is_incremental_with('load_id') %}
 stored as (
     select distinct provider, model, price_fingerprint from {{ this }}
 ),
@@ -120,70 +122,49 @@ matched as (
         and attempts.model = matches.model
 ),
 
--- The attempt's own tier when the book has it, else the standard row.
-candidates as (
-    select
-        matched.request_id,
-        matched.attempt,
-        versions.price_version_id,
-        versions.service_tier as priced_tier,
-        versions.currency,
-        versions.input_per_mtok,
-        versions.output_per_mtok,
-        versions.cache_read_per_mtok,
-        versions.cache_write_per_mtok,
-        versions.cache_write_1h_per_mtok,
-        versions.long_context_threshold,
-        versions.long_context_input_per_mtok,
-        versions.long_context_output_per_mtok,
-        versions.batch_discount,
-        row_number() over (
-            partition by matched.request_id, matched.attempt
-            order by case when versions.service_tier = matched.service_tier then 0 else 1 end
-        ) as tier_rank
-    from matched
-    inner join versions
-        on matched.provider = versions.provider
-        and matched.model_pattern = versions.model_pattern
-        and versions.service_tier in (matched.service_tier, 'standard')
-        and matched.event_at >= versions.valid_from
-        and (versions.valid_to is null or matched.event_at < versions.valid_to)
-),
-
-chosen as (
-    select * from candidates where tier_rank = 1
-),
-
+-- The attempt's own tier when the book has it in force, else the standard row. The versions of
+-- a (provider, pattern, tier) never overlap, so each join finds at most one row: no window
+-- and no join back over the attempts.
+{% set chosen = "case when own_tier.price_version_id is not null then own_tier.COLUMN else standard.COLUMN end" %}
 rates as (
     select
         matched.*,
-        chosen.price_version_id,
-        chosen.priced_tier,
-        chosen.currency,
-        chosen.price_version_id is not null as is_priced,
-        chosen.price_version_id is not null
-            and chosen.priced_tier <> matched.service_tier
+        {{ chosen | replace('COLUMN', 'price_version_id') }} as price_version_id,
+        {{ chosen | replace('COLUMN', 'service_tier') }} as priced_tier,
+        {{ chosen | replace('COLUMN', 'currency') }} as currency,
+        {{ chosen | replace('COLUMN', 'price_version_id') }} is not null as is_priced,
+        {{ chosen | replace('COLUMN', 'price_version_id') }} is not null
+            and {{ chosen | replace('COLUMN', 'service_tier') }} <> matched.service_tier
             and matched.service_tier <> 'batch' as is_tier_fallback,
         coalesce(
-            matched.input_tokens > chosen.long_context_threshold, false
+            matched.input_tokens > {{ chosen | replace('COLUMN', 'long_context_threshold') }}, false
         ) as is_long_context,
         -- A batch attempt priced from the standard row gets the batch discount.
         case
-            when matched.service_tier = 'batch' and chosen.priced_tier = 'standard'
-                then 1 - chosen.batch_discount
+            when matched.service_tier = 'batch'
+                and {{ chosen | replace('COLUMN', 'service_tier') }} = 'standard'
+                then 1 - {{ chosen | replace('COLUMN', 'batch_discount') }}
             else 1
         end as discount_factor,
-        chosen.input_per_mtok,
-        chosen.output_per_mtok,
-        chosen.cache_read_per_mtok,
-        chosen.cache_write_per_mtok,
-        chosen.cache_write_1h_per_mtok,
-        chosen.long_context_input_per_mtok,
-        chosen.long_context_output_per_mtok
+        {%- for column in ['input_per_mtok', 'output_per_mtok', 'cache_read_per_mtok',
+                           'cache_write_per_mtok', 'cache_write_1h_per_mtok',
+                           'long_context_input_per_mtok', 'long_context_output_per_mtok'] %}
+        {{ chosen | replace('COLUMN', column) }} as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
     from matched
-    left join chosen
-        on matched.request_id = chosen.request_id
-        and matched.attempt = chosen.attempt
+    left join versions as own_tier
+        on matched.provider = own_tier.provider
+        and matched.model_pattern = own_tier.model_pattern
+        and matched.service_tier = own_tier.service_tier
+        and matched.event_at >= own_tier.valid_from
+        and (own_tier.valid_to is null or matched.event_at < own_tier.valid_to)
+    left join versions as standard
+        on own_tier.price_version_id is null
+        and matched.provider = standard.provider
+        and matched.model_pattern = standard.model_pattern
+        and standard.service_tier = 'standard'
+        and matched.event_at >= standard.valid_from
+        and (standard.valid_to is null or matched.event_at < standard.valid_to)
 ),
 
 prices as (
@@ -236,30 +217,59 @@ model_contracts as (
         )
 ),
 
-contract_candidates as (
-    select
-        attempts.request_id,
-        attempts.attempt,
-        contracts.discount_pct,
-        contracts.model_pattern,
-        row_number() over (
-            partition by attempts.request_id, attempts.attempt
-            order by {{ dbt.length('contracts.model_pattern') }} desc
-        ) as contract_rank
-    from attempts
-    inner join model_contracts
-        on attempts.provider = model_contracts.provider
-        and attempts.model = model_contracts.model
+-- Between two consecutive contract boundaries of a model the contracts in force do not change:
+-- the winner (longest pattern; the provider-wide '' is the shortest) is chosen once per period,
+-- and each attempt joins the one period that holds its time.
+contract_bounds as (
+    select model_contracts.provider, model_contracts.model, contracts.valid_from as bound_at
+    from model_contracts
     inner join contracts
         on model_contracts.provider = contracts.provider
         and model_contracts.model_pattern = contracts.model_pattern
-        and attempts.event_at >= contracts.valid_from
-        and (contracts.valid_to is null or attempts.event_at < contracts.valid_to)
+    union
+    select model_contracts.provider, model_contracts.model, contracts.valid_to as bound_at
+    from model_contracts
+    inner join contracts
+        on model_contracts.provider = contracts.provider
+        and model_contracts.model_pattern = contracts.model_pattern
+    where contracts.valid_to is not null
+),
+
+contract_periods as (
+    select
+        provider,
+        model,
+        bound_at as period_start,
+        lead(bound_at) over (partition by provider, model order by bound_at) as period_end
+    from contract_bounds
+),
+
+period_contracts as (
+    select
+        contract_periods.provider,
+        contract_periods.model,
+        contract_periods.period_start,
+        contract_periods.period_end,
+        contracts.discount_pct,
+        contracts.model_pattern,
+        row_number() over (
+            partition by contract_periods.provider, contract_periods.model, contract_periods.period_start
+            order by {{ dbt.length('contracts.model_pattern') }} desc, contracts.model_pattern
+        ) as contract_rank
+    from contract_periods
+    inner join model_contracts
+        on contract_periods.provider = model_contracts.provider
+        and contract_periods.model = model_contracts.model
+    inner join contracts
+        on model_contracts.provider = contracts.provider
+        and model_contracts.model_pattern = contracts.model_pattern
+        and contract_periods.period_start >= contracts.valid_from
+        and (contracts.valid_to is null or contract_periods.period_start < contracts.valid_to)
 ),
 
 contract_discounts as (
-    select request_id, attempt, discount_pct, model_pattern
-    from contract_candidates
+    select provider, model, period_start, period_end, discount_pct, model_pattern
+    from period_contracts
     where contract_rank = 1
 ),
 
@@ -288,23 +298,22 @@ totals as (
         contract_discounts.model_pattern as contract_model_pattern
     from costed
     left join contract_discounts
-        on costed.request_id = contract_discounts.request_id
-        and costed.attempt = contract_discounts.attempt
+        on costed.provider = contract_discounts.provider
+        and costed.model = contract_discounts.model
+        and costed.event_at >= contract_discounts.period_start
+        and (contract_discounts.period_end is null or costed.event_at < contract_discounts.period_end)
 ),
 
 final as (
     select
         totals.*,
         cast(total_cost * (1 - coalesce(contract_discount_pct, 0)) as {{ money_type() }}) as net_cost,
-        {{ dbt.hash(dbt.concat([
-            "coalesce(price_fingerprints.price_versions, 'unpriced')", "'#'",
-            "coalesce(contract_fingerprints.contract_versions, '')"])) }} as price_fingerprint,
+        fingerprints.price_fingerprint,
         cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as priced_at
     from totals
-    left join price_fingerprints
-        on totals.provider = price_fingerprints.provider
-        and totals.model = price_fingerprints.model
-    left join contract_fingerprints on totals.provider = contract_fingerprints.provider
+    left join fingerprints
+        on totals.provider = fingerprints.provider
+        and totals.model = fingerprints.model
 )
 
 select * from final

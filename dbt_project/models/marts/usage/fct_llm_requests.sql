@@ -17,15 +17,12 @@ with attempts as (
     {% endif %}
 ),
 
-last_attempts as (
-    select request_id, max(attempt) as last_attempt from attempts group by request_id
-),
-
 summed as (
     select
         request_id,
         count(*) as attempts,
         count(*) - 1 as retries,
+        max(attempt) as last_attempt,
         min(event_at) as first_seen_at,
         max(event_at) as last_seen_at,
         sum(input_tokens) as input_tokens,
@@ -72,10 +69,9 @@ final as (
         case when summed.unpriced_attempts = 0 then summed.priced_net_cost end as net_cost,
         summed.priced_at
     from summed
-    inner join last_attempts on summed.request_id = last_attempts.request_id
     inner join attempts as final_attempt
-        on last_attempts.request_id = final_attempt.request_id
-        and last_attempts.last_attempt = final_attempt.attempt
+        on summed.request_id = final_attempt.request_id
+        and summed.last_attempt = final_attempt.attempt
 )
 
 select * from final
