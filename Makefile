@@ -44,7 +44,7 @@ postgres-binaries:
 	  { [ "$$(id -u)" = 0 ] && apt-get install -y -q postgresql >/dev/null; } || \
 	  { echo "PostgreSQL server binaries are needed by the tests: apt-get install postgresql"; exit 1; }
 
-# Two workers (pytest-xdist): most tests wait on dbt, DuckDB or a subprocess one core at a time.
+# Three workers (pytest-xdist) on two cores: the tests often wait on a subprocess or the daemon.
 TEST_WORKERS ?= 3
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import dlt
@@ -28,7 +29,7 @@ def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
     if settings.is_duckdb:
         if not settings.warehouse.exists():
             return []
-        with _read_only(settings) as con:
+        with connect_when_unlocked(settings.warehouse, read_only=True) as con:
             return con.execute(sql).fetchall()
     with pipeline(QUERY_PIPELINE, settings).sql_client() as client:
         return [tuple(row) for row in client.execute_sql(sql) or []]
@@ -39,12 +40,15 @@ def query(settings: Settings, sql: str) -> list[tuple[Any, ...]]:
 LOCK_WAIT_SECONDS = 300
 
 
-def _read_only(settings: Settings) -> duckdb.DuckDBPyConnection:
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def connect_when_unlocked(
+    path: Path, read_only: bool, seconds: float = LOCK_WAIT_SECONDS
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB file at `path` once no other process holds its write lock."""
+    deadline = time.monotonic() + seconds
     pause = 0.5
     while True:
         try:
-            return duckdb.connect(str(settings.warehouse), read_only=True)
+            return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.warehouse import connect_when_unlocked
+
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,22 +99,6 @@ def wait_for_runs_in_flight(port: int, seconds: float = 900) -> None:
             return
         time.sleep(3)
     raise AssertionError(f"runs still in flight after {seconds} s")
-
-
-def write_when_unlocked(warehouse: Path, sql: str, params: list, seconds: float = 600) -> None:
-    """`sql` on the warehouse as soon as no run holds its write lock (a scheduled run may)."""
-    import duckdb
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with duckdb.connect(str(warehouse)) as con:
-                con.execute(sql, params)
-            return
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(2)
 
 
 def count(warehouse: Path, sql: str):
@@ -225,11 +211,12 @@ def test_demo_opens_the_ui_on_the_materialised_graph_and_a_cron_rerun_changes_no
         today = datetime.now(UTC).date()
         days = [(today - timedelta(days=n)).isoformat() for n in range(40, 10, -1)]
         # Lose 30 days of the OpenAI bill: the backfill brings them back from the demo API.
-        write_when_unlocked(
-            warehouse,
-            "delete from raw.openai_costs where cast(bucket_start_at as date) between ? and ?",
-            [days[0], days[-1]],
-        )
+        # A scheduled run may hold the write lock: wait for it, as the pipeline's checks do.
+        with connect_when_unlocked(warehouse, read_only=False, seconds=600) as con:
+            con.execute(
+                "delete from raw.openai_costs where cast(bucket_start_at as date) between ? and ?",
+                [days[0], days[-1]],
+            )
         launched = graphql_vars(port, BACKFILL, {"params": {
             "partitionNames": days,
             "assetSelection": [{"path": k.split("/")} for k in provider_keys],
