@@ -45,6 +45,12 @@ def warehouse_pipeline(
     """A dlt pipeline into the warehouse; its state lives under `pipelines_dir`."""
     # Merge staging copies are emptied after each load instead of lingering in raw_staging.
     dlt.config["load.truncate_staging_dataset"] = True
+    # A load package's files are deleted once loaded: the warehouse holds the rows, and kept
+    # packages would grow the pipelines folder by every event ever ingested.
+    dlt.config["load.delete_completed_jobs"] = True
+    # Parquet files live only between extract and load on the same disk: compressing them costs
+    # more CPU (write and read) than the bytes it saves.
+    dlt.config["data_writer.compression"] = "none"
     # Every row records the load that wrote it (Arrow batches do not get it by default): the
     # incremental dbt models read "what arrived since my last run" from it.
     dlt.config["normalize.parquet_normalizer.add_dlt_load_id"] = True

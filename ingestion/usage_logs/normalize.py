@@ -7,9 +7,12 @@ events output or in the quarantine output with all of its reasons. Nothing is dr
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import duckdb
 import pyarrow as pa
@@ -29,9 +32,10 @@ from ingestion.usage_logs.settings import (
 _KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
 SCAN_CHUNK_ROWS = 16_384  # Arrow batches small enough for DuckDB to scan on every core
 OUTPUT_BATCH_ROWS = 100_000
-# Every key read as text into one struct: a single pass over each object (JSON numbers,
-# booleans and nested values come back as their JSON text, as json_extract_string gives them).
-_STRUCT = "{" + ", ".join(f'"{k}": "VARCHAR"' for k in _KEYS) + "}"
+# Extra (unknown) keys of a batch are read in the same struct as the known ones, as JSON, when
+# there are few of them and their names are plain; otherwise each line is checked on its own.
+MAX_EXTRA_KEYS = 32
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 
 MACROS = """
 create or replace macro tl_bool(x) as
@@ -107,13 +111,65 @@ def _checks() -> list[tuple[str, str]]:
     return checks
 
 
+def _struct_type(extra_keys: tuple[str, ...]) -> str:
+    """json_transform's target: every known key as text, every extra key as JSON.
+
+    A single pass over each object (JSON numbers, booleans and nested values of known keys come
+    back as their JSON text, as json_extract_string gives them).
+    """
+    fields = {k: "VARCHAR" for k in _KEYS} | {k: "JSON" for k in extra_keys}
+    return json.dumps(fields).replace("'", "''")
+
+
 def _known_keys_patch() -> str:
     """A JSON merge patch that deletes every known key, leaving only the extra fields."""
     return "{" + ",".join(f'"{k}":null' for k in _KEYS) + "}"
 
 
-def build_checked_sql() -> str:
+def _extras_per_line() -> str:
+    """Extra fields found line by line (a second parse): for batches with many extra keys."""
     known_values = "list_count([" + ", ".join(f'v."{k}"' for k in _KEYS) + "])"
+    # A record has an extra field with a value exactly when it holds more non-null values than
+    # its known keys do; merging into '{}' then drops null-valued extras.
+    return f"""case when is_valid and list_count(json_extract_string(line, '$.*')) > {known_values}
+         then nullif(cast(json_merge_patch('{{}}', json_merge_patch(line, '{_known_keys_patch()}')) as varchar), '{{}}')
+    end"""
+
+
+def _extras_from_struct(extra_keys: tuple[str, ...]) -> str:
+    """Extra fields from the struct itself: every extra key of the batch is one of its fields."""
+    if not extra_keys:
+        return "cast(null as varchar)"
+    values = ", ".join(f'v."{k}"' for k in extra_keys)
+    pairs = ", ".join(f"'{k}', v.\"{k}\"" for k in extra_keys)
+    # Merging into '{}' drops null values (nested ones too), as the per-line path does.
+    return f"""case when is_valid and coalesce({values}) is not null
+         then nullif(cast(json_merge_patch('{{}}', json_object({pairs})) as varchar), '{{}}')
+    end"""
+
+
+def plain_extra_keys(keys: list[str]) -> tuple[str, ...] | None:
+    """The batch's extra keys, when they can be struct fields; None = check line by line.
+
+    Struct field names must be unique ignoring case, so a key that differs from another only in
+    case (or is not a plain name, or one of too many) sends the batch to the per-line check.
+    """
+    known = {k.lower() for k in _KEYS}
+    extra = sorted(set(keys) - set(_KEYS))
+    folded = {k.lower() for k in extra}
+    if (
+        len(extra) > MAX_EXTRA_KEYS
+        or len(folded) < len(extra)
+        or folded & known
+        or not all(_PLAIN_KEY.fullmatch(k) for k in extra)
+    ):
+        return None
+    return tuple(extra)
+
+
+@lru_cache(maxsize=64)
+def build_checked_sql(extra_keys: tuple[str, ...] | None = None) -> str:
+    """The checks over a `lines` CTE; `extra_keys` are all extra keys of its lines (None: unknown)."""
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
@@ -125,12 +181,13 @@ def build_checked_sql() -> str:
     reasons = ",\n            ".join(
         f"case when {cond} then '{reason}' end" for cond, reason in checks
     )
+    extras = _extras_per_line() if extra_keys is None else _extras_from_struct(extra_keys)
     return f"""
 extracted as (
     -- One parse per line; malformed JSON gives NULL instead of failing the batch, JSON other
     -- than an object a struct of NULLs.
     select _source_file, _source_modified_at, _source_line, _source_record, line,
-        try(json_transform(line, '{_STRUCT}')) as v
+        try(json_transform(line, '{_struct_type(extra_keys or ())}')) as v
     from (select * replace (coalesce(line, '') as line) from lines)
 ),
 raw_values as (
@@ -167,11 +224,8 @@ select *,
             {reasons}
         ], lambda x: x is not null), '; ')
     end as reason,
-    -- Unknown keys are kept. A record has an extra field with a value exactly when it holds more
-    -- non-null values than its known keys do; merging into '{{}}' then drops null-valued extras.
-    case when is_valid and list_count(json_extract_string(line, '$.*')) > {known_values}
-         then nullif(cast(json_merge_patch('{{}}', json_merge_patch(line, '{_known_keys_patch()}')) as varchar), '{{}}')
-    end as extra_fields
+    -- Unknown keys are kept.
+    {extras} as extra_fields
 from flagged
 """
 
@@ -222,21 +276,18 @@ QUARANTINE_COLUMNS = [
     "_source_modified_at",
 ]
 
-CHECKED_SQL = build_checked_sql()
-
-
-def normalize_sql(lines_sql: str) -> str:
+def normalize_sql(lines_sql: str, extra_keys: tuple[str, ...] | None = None) -> str:
     """The whole normalisation over `lines_sql`, a query with the columns
     _source_file, _source_modified_at, _source_line, _source_record, line."""
     return f"""
 with lines as ({lines_sql}),
-{CHECKED_SQL.strip()}
+{build_checked_sql(extra_keys).strip()}
 """
 
 
-def _final_sql(lines_sql: str) -> str:
+def _final_sql(lines_sql: str, extra_keys: tuple[str, ...] | None = None) -> str:
     return f"""
-with checked as ({normalize_sql(lines_sql)})
+with checked as ({normalize_sql(lines_sql, extra_keys)})
 select
     {EVENT_COLUMNS},
     reason,
@@ -313,8 +364,15 @@ def _split(out: pa.Table) -> NormalizedBatch:
 
 
 def _not_null(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
-    """Declare key columns NOT NULL in the Arrow schema, as they are in the warehouse schema."""
+    """Declare key columns NOT NULL in the Arrow schema, as they are in the warehouse schema.
+
+    Time zones are labelled "UTC" as dlt names it: DuckDB may say "Etc/UTC" (the same instants),
+    and dlt would then re-cast every timestamp column of every batch.
+    """
     schema = table.schema
+    for i, field in enumerate(schema):
+        if pa.types.is_timestamp(field.type) and field.type.tz not in (None, "UTC"):
+            schema = schema.set(i, field.with_type(pa.timestamp(field.type.unit, "UTC")))
     for name in columns:
         i = schema.get_field_index(name)
         schema = schema.set(i, schema.field(i).with_nullable(False))
@@ -331,6 +389,16 @@ def _normalize_table(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Normali
     cursor = con.cursor()  # its own cursor: safe to use from the prefetching thread
     try:
         cursor.register("arrow_lines", chunked)
-        return _split(cursor.sql(_final_sql("select * from arrow_lines")).to_arrow_table())
+        extra_keys = plain_extra_keys(_top_level_keys(cursor, "arrow_lines"))
+        sql = _final_sql("select * from arrow_lines", extra_keys)
+        return _split(cursor.sql(sql).to_arrow_table())
     finally:
         cursor.close()
+
+
+def _top_level_keys(cursor: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Every top-level key of the JSON objects in `table`'s lines (a key-only pass, no values)."""
+    rows = cursor.sql(
+        f"select distinct unnest(try(json_keys(line))) from {table} where line is not null"
+    ).fetchall()
+    return [key for (key,) in rows]

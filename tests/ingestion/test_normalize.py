@@ -12,7 +12,7 @@ import pytest
 
 from ingestion.usage_logs.helpers import _with_source
 from ingestion.usage_logs.line_reader import iter_jsonl_lines
-from ingestion.usage_logs.normalize import connect, normalize_arrow
+from ingestion.usage_logs.normalize import connect, normalize_arrow, plain_extra_keys
 from tests.conftest import event
 
 
@@ -180,6 +180,49 @@ def test_unknown_fields_are_kept_as_json_and_null_extras_are_dropped():
         "metadata": {"env": "prod", "tags": [1, 2]},
     }
     assert one(event(2, trace=None))["extra_fields"] is None
+
+
+def _extras_of(records: list[dict]) -> list[dict | None]:
+    events, quarantine = normalize_text("\n".join(json.dumps(r) for r in records) + "\n")
+    assert quarantine == []
+    by_line = sorted(events, key=lambda e: e["_source_line"])
+    return [None if e["extra_fields"] is None else json.loads(e["extra_fields"]) for e in by_line]
+
+
+def test_extra_keys_of_a_batch_are_read_in_the_same_pass_as_the_contract_fields():
+    assert plain_extra_keys(["model", "metadata", "gateway", "x-trace.id", "model"]) == (
+        "gateway",
+        "metadata",
+        "x-trace.id",
+    )
+    records = [
+        event(1, metadata={"env": "prod", "user": None}),
+        event(2, metadata=None),
+        event(3),
+        event(4, gateway="litellm", metadata={"env": "dev"}),
+        event(5, gateway=0, **{"x-trace.id": "t-1"}),
+    ]
+    assert _extras_of(records) == [
+        {"metadata": {"env": "prod"}},  # nested nulls are dropped too
+        None,
+        None,
+        {"gateway": "litellm", "metadata": {"env": "dev"}},
+        {"gateway": 0, "x-trace.id": "t-1"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "odd_keys",
+    [
+        [f"tag_{i}" for i in range(40)],  # more distinct extra keys than a struct takes
+        ["Model", "METADATA", "metadata"],  # differ from a contract field or each other by case only
+        ["a key with spaces", 'quote"d', ""],  # not plain names
+    ],
+)
+def test_batches_whose_extra_keys_cannot_be_struct_fields_are_checked_line_by_line(odd_keys):
+    assert plain_extra_keys(odd_keys) is None
+    records = [event(i, **{key: i}) for i, key in enumerate(odd_keys)] + [event(99)]
+    assert _extras_of(records) == [{key: i} for i, key in enumerate(odd_keys)] + [None]
 
 
 @pytest.mark.parametrize(
