@@ -276,6 +276,7 @@ QUARANTINE_COLUMNS = [
     "_source_modified_at",
 ]
 
+
 def normalize_sql(lines_sql: str, extra_keys: tuple[str, ...] | None = None) -> str:
     """The whole normalisation over `lines_sql`, a query with the columns
     _source_file, _source_modified_at, _source_line, _source_record, line."""

@@ -215,7 +215,7 @@ def test_extra_keys_of_a_batch_are_read_in_the_same_pass_as_the_contract_fields(
     "odd_keys",
     [
         [f"tag_{i}" for i in range(40)],  # more distinct extra keys than a struct takes
-        ["Model", "METADATA", "metadata"],  # differ from a contract field or each other by case only
+        ["Model", "METADATA", "metadata"],  # equal to another key but for case
         ["a key with spaces", 'quote"d', ""],  # not plain names
     ],
 )
