@@ -40,10 +40,11 @@ _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 MACROS = """
 create or replace macro tl_bool(x) as
     case lower(x) when 'true' then true when '1' then true when 'false' then false when '0' then false end;
+-- ISO text first: digits never parse as a timestamp, and the failed number cast of ISO text
+-- is the costly one.
 create or replace macro tl_ts(x) as
-    case when try_cast(x as double) is not null
-         then cast(epoch_ms(cast(try_cast(x as double) as bigint)) as timestamptz)
-         else try_cast(x as timestamptz) end;
+    coalesce(try_cast(x as timestamptz),
+             cast(try(epoch_ms(try_cast(try_cast(x as double) as bigint))) as timestamptz));
 """
 
 
@@ -62,7 +63,8 @@ def _typed(field: str, kind: str) -> str:
         "int": f"case when n_{field} = trunc(n_{field}) and abs(n_{field}) < 9e15 "
         f"then cast(n_{field} as bigint) end",
         "bool": f"tl_bool(r_{field})",
-        "decimal": f"cast(n_{field} as decimal(18, 10))",
+        # try_cast: NaN, infinities and amounts beyond the type are bad values, not a failed batch.
+        "decimal": f"try_cast(n_{field} as decimal(18, 10))",
         "timestamp": f"tl_ts(r_{field})",
     }[kind]
 
@@ -168,8 +170,14 @@ def plain_extra_keys(keys: list[str]) -> tuple[str, ...] | None:
 
 
 @lru_cache(maxsize=64)
-def build_checked_sql(extra_keys: tuple[str, ...] | None = None) -> str:
-    """The checks over a `lines` CTE; `extra_keys` are all extra keys of its lines (None: unknown)."""
+def build_checked_sql(extra_keys: tuple[str, ...] | None = None, guarded: bool = True) -> str:
+    """The checks over a `lines` CTE; `extra_keys` are all extra keys of its lines (None: unknown).
+
+    `guarded` parses each line under try(), so that malformed JSON is a NULL rather than an error
+    for the whole query. try() costs about a quarter of the parse, so batches are first parsed
+    unguarded and only a batch that holds malformed JSON is parsed again guarded.
+    """
+    parse = f"json_transform(line, '{_struct_type(extra_keys or ())}')"
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
@@ -184,10 +192,10 @@ def build_checked_sql(extra_keys: tuple[str, ...] | None = None) -> str:
     extras = _extras_per_line() if extra_keys is None else _extras_from_struct(extra_keys)
     return f"""
 extracted as (
-    -- One parse per line; malformed JSON gives NULL instead of failing the batch, JSON other
-    -- than an object a struct of NULLs.
+    -- One parse per line; (guarded) malformed JSON gives NULL instead of failing the batch,
+    -- JSON other than an object a struct of NULLs.
     select _source_file, _source_modified_at, _source_line, _source_record, line,
-        try(json_transform(line, '{_struct_type(extra_keys or ())}')) as v
+        {f"try({parse})" if guarded else parse} as v
     from (select * replace (coalesce(line, '') as line) from lines)
 ),
 raw_values as (
@@ -277,18 +285,22 @@ QUARANTINE_COLUMNS = [
 ]
 
 
-def normalize_sql(lines_sql: str, extra_keys: tuple[str, ...] | None = None) -> str:
+def normalize_sql(
+    lines_sql: str, extra_keys: tuple[str, ...] | None = None, guarded: bool = True
+) -> str:
     """The whole normalisation over `lines_sql`, a query with the columns
     _source_file, _source_modified_at, _source_line, _source_record, line."""
     return f"""
 with lines as ({lines_sql}),
-{build_checked_sql(extra_keys).strip()}
+{build_checked_sql(extra_keys, guarded).strip()}
 """
 
 
-def _final_sql(lines_sql: str, extra_keys: tuple[str, ...] | None = None) -> str:
+def _final_sql(
+    lines_sql: str, extra_keys: tuple[str, ...] | None = None, guarded: bool = True
+) -> str:
     return f"""
-with checked as ({normalize_sql(lines_sql, extra_keys)})
+with checked as ({normalize_sql(lines_sql, extra_keys, guarded)})
 select
     {EVENT_COLUMNS},
     reason,
@@ -390,16 +402,25 @@ def _normalize_table(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Normali
     cursor = con.cursor()  # its own cursor: safe to use from the prefetching thread
     try:
         cursor.register("arrow_lines", chunked)
-        extra_keys = plain_extra_keys(_top_level_keys(cursor, "arrow_lines"))
-        sql = _final_sql("select * from arrow_lines", extra_keys)
-        return _split(cursor.sql(sql).to_arrow_table())
+        try:
+            return _normalize_registered(cursor, guarded=False)
+        except duckdb.InvalidInputException:
+            # Some line is not JSON (or empty): parse again with every line guarded.
+            return _normalize_registered(cursor, guarded=True)
     finally:
         cursor.close()
 
 
-def _top_level_keys(cursor: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+def _normalize_registered(cursor: duckdb.DuckDBPyConnection, guarded: bool) -> NormalizedBatch:
+    extra_keys = plain_extra_keys(_top_level_keys(cursor, "arrow_lines", guarded))
+    sql = _final_sql("select * from arrow_lines", extra_keys, guarded)
+    return _split(cursor.sql(sql).to_arrow_table())
+
+
+def _top_level_keys(cursor: duckdb.DuckDBPyConnection, table: str, guarded: bool) -> list[str]:
     """Every top-level key of the JSON objects in `table`'s lines (a key-only pass, no values)."""
+    keys = "try(json_keys(line))" if guarded else "json_keys(line)"
     rows = cursor.sql(
-        f"select distinct unnest(try(json_keys(line))) from {table} where line is not null"
+        f"select distinct unnest({keys}) from {table} where line is not null"
     ).fetchall()
     return [key for (key,) in rows]

@@ -125,9 +125,12 @@ def test_timestamps_are_stored_in_utc(value, expected):
     assert one(event(1, timestamp=value))["timestamp"] == expected
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2026-13-45T00:00:00Z", 1793534400, "", None])
+@pytest.mark.parametrize(
+    "value", ["yesterday", "2026-13-45T00:00:00Z", 1793534400, "", None, 1e30, 9e18, "-9e18"]
+)
 def test_unusable_timestamps_are_quarantined(value):
-    # 1793534400 is in seconds, not milliseconds: read as ms it lands in 1970.
+    # 1793534400 is in seconds, not milliseconds: read as ms it lands in 1970. Numbers beyond any
+    # timestamp are a bad record too, not an error that fails the whole batch.
     reason = reasons_of(event(1, timestamp=value))
     assert reason in ("invalid_timestamp", "missing_field:timestamp")
 
@@ -223,6 +226,11 @@ def test_batches_whose_extra_keys_cannot_be_struct_fields_are_checked_line_by_li
     assert plain_extra_keys(odd_keys) is None
     records = [event(i, **{key: i}) for i, key in enumerate(odd_keys)] + [event(99)]
     assert _extras_of(records) == [{key: i} for i, key in enumerate(odd_keys)] + [None]
+
+
+@pytest.mark.parametrize("value", [1e12, 1e300, "NaN", "inf"])
+def test_a_gateway_cost_beyond_the_decimal_type_is_a_bad_value_not_a_failed_batch(value):
+    assert reasons_of(event(1, computed_cost=value)) == "invalid_value:computed_cost"
 
 
 @pytest.mark.parametrize(
