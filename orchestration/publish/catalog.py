@@ -25,6 +25,15 @@ MONTH_COLUMNS = {
     "mart_rate_limits": "usage_date",
 }
 
+# Drill-down tables (feature -> request -> attempt) are read one request at a time: published
+# copies get an index on this column, so a BI tool's lookup of one request reads the index.
+LOOKUP_COLUMNS = {
+    "fct_llm_attempts": "request_id",
+    "fct_llm_requests": "request_id",
+    "mart_request_attempts": "request_id",
+    "mart_request_summary": "request_id",
+}
+
 
 @dataclass(frozen=True)
 class PublishedTable:
@@ -40,6 +49,11 @@ class PublishedTable:
     @property
     def month_column(self) -> str | None:
         column = MONTH_COLUMNS.get(self.name)
+        return column if column in dict(self.columns) else None
+
+    @property
+    def lookup_column(self) -> str | None:
+        column = LOOKUP_COLUMNS.get(self.name)
         return column if column in dict(self.columns) else None
 
 

@@ -27,6 +27,11 @@ def publish_duckdb_file(warehouse: Path, target: Path, published_at: datetime) -
             attach_warehouse(warehouse, con)
             for table in published_tables(con):
                 con.execute(f'create table main."{table.name}" as select * from {table.source}')
+                if table.lookup_column:
+                    con.execute(
+                        f'create index "{table.name}__{table.lookup_column}_lookup"'
+                        f' on main."{table.name}" ("{table.lookup_column}")'
+                    )
                 counts[table.name] = con.execute(
                     f'select count(*) from main."{table.name}"'
                 ).fetchone()[0]

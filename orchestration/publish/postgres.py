@@ -172,8 +172,18 @@ def _load_table(
     reader.execute(f"copy ({_select_for_csv(table)}) to '{csv}' (format csv, header false)")
     with csv.open() as handle:
         cur.copy_expert(sql.SQL("copy {} from stdin with (format csv)").format(target), handle)
+    rows = cur.rowcount
     csv.unlink()
-    return cur.rowcount
+    if table.lookup_column:
+        # Built after the load (one sort, not a b-tree update per row).
+        cur.execute(
+            sql.SQL("create index {} on {} ({})").format(
+                sql.Identifier(f"{table.name}__{table.lookup_column}_lookup"),
+                target,
+                sql.Identifier(table.lookup_column),
+            )
+        )
+    return rows
 
 
 def _ensure_role(cur, bi_password: str | None) -> None:

@@ -54,6 +54,32 @@ def test_published_duckdb_file_holds_every_mart_unchanged(demo_pipeline):
     assert [p.name for p in demo_pipeline.published_duckdb.parent.iterdir()] == ["tokenlake.duckdb"]
 
 
+LOOKUP_INDEXES = {
+    (table, "request_id")
+    for table in ("fct_llm_attempts", "fct_llm_requests", "mart_request_attempts", "mart_request_summary")
+}  # fmt: skip
+
+
+def test_published_drilldown_tables_look_one_request_up_by_index(demo_pipeline):
+    with duckdb.connect(str(demo_pipeline.published_duckdb), read_only=True) as con:
+        indexes = con.execute("select table_name, expressions from duckdb_indexes()").fetchall()
+        request_id = con.execute(
+            "select request_id from main.mart_request_summary limit 1"
+        ).fetchone()[0]
+        plan = con.execute(
+            f"explain analyze select * from main.mart_request_attempts where request_id = '{request_id}'"
+        ).fetchall()[0][1]
+    assert {(t, e.strip("[]")) for t, e in indexes} == LOOKUP_INDEXES
+    assert "Type: Index Scan" in plan
+    in_postgres = pg_rows(
+        demo_pipeline.bi_url,
+        "select tablename, indexdef from pg_indexes where schemaname = 'tokenlake'",
+    )
+    assert {(t, d.rsplit("(", 1)[1].rstrip(")")) for t, d in in_postgres if "_lookup" in d} == (
+        LOOKUP_INDEXES
+    )
+
+
 def test_parquet_exports_read_back_equal_to_the_marts(demo_pipeline):
     exports = demo_pipeline.exports
     with duckdb.connect() as con:
