@@ -5,8 +5,6 @@
     unique_key=['request_id', 'attempt'],
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    pre_hook="{{ drop_lookup_index('request_id') }}",
-    post_hook="{{ create_lookup_index('request_id') }}",
 ) }}
 
 with priced as (
