@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.settings import DBT_PROJECT_DIR, REPO_ROOT, Settings
 
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -269,8 +270,6 @@ def bench(events: int, folder: Path) -> dict:
     result["incremental_vs_full"] = round(
         result["dbt_build_incremental_s"] / result["dbt_build_full_s"], 3
     )
-    from orchestration.publish.duckdb_file import publish_duckdb_file
-
     published = full.parent / "published" / "tokenlake.duckdb"
     started = time.perf_counter()
     publish_duckdb_file(full, published, datetime.now(UTC))

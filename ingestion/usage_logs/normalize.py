@@ -371,13 +371,13 @@ def _split(out: pa.Table) -> NormalizedBatch:
         bad = pc.is_valid(reasons)
         events, quarantine = out.filter(pc.invert(bad)), out.filter(bad)
     return NormalizedBatch(
-        events=_not_null(events.drop_columns(["reason", "raw_text"]), EVENT_KEY),
-        quarantine=_not_null(quarantine.select(QUARANTINE_COLUMNS), QUARANTINE_KEY),
+        events=_warehouse_schema(events.drop_columns(["reason", "raw_text"]), EVENT_KEY),
+        quarantine=_warehouse_schema(quarantine.select(QUARANTINE_COLUMNS), QUARANTINE_KEY),
     )
 
 
-def _not_null(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
-    """Declare key columns NOT NULL in the Arrow schema, as they are in the warehouse schema.
+def _warehouse_schema(table: pa.Table, columns: tuple[str, ...]) -> pa.Table:
+    """The Arrow schema the warehouse table has: key columns NOT NULL, time zones as dlt names them.
 
     Time zones are labelled "UTC" as dlt names it: DuckDB may say "Etc/UTC" (the same instants),
     and dlt would then re-cast every timestamp column of every batch.

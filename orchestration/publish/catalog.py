@@ -56,6 +56,11 @@ class PublishedTable:
         column = LOOKUP_COLUMNS.get(self.name)
         return column if column in dict(self.columns) else None
 
+    @property
+    def lookup_index(self) -> str:
+        """Name of the index on `lookup_column`, the same in every published copy."""
+        return f"{self.name}__{self.lookup_column}_lookup"
+
 
 def attach_warehouse(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None):
     """A connection (in memory unless given) with the warehouse attached read-only as `wh`."""

@@ -29,7 +29,7 @@ def publish_duckdb_file(warehouse: Path, target: Path, published_at: datetime) -
                 con.execute(f'create table main."{table.name}" as select * from {table.source}')
                 if table.lookup_column:
                     con.execute(
-                        f'create index "{table.name}__{table.lookup_column}_lookup"'
+                        f'create index "{table.lookup_index}"'
                         f' on main."{table.name}" ("{table.lookup_column}")'
                     )
                 counts[table.name] = con.execute(

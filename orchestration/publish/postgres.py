@@ -178,7 +178,7 @@ def _load_table(
         # Built after the load (one sort, not a b-tree update per row).
         cur.execute(
             sql.SQL("create index {} on {} ({})").format(
-                sql.Identifier(f"{table.name}__{table.lookup_column}_lookup"),
+                sql.Identifier(table.lookup_index),
                 target,
                 sql.Identifier(table.lookup_column),
             )
