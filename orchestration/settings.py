@@ -17,6 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
 DAGSTER_UI_URL = "http://127.0.0.1:3000"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# How scheduled and UI runs build the warehouse. Unit tests check the SQL's logic on fixed
+# inputs: `make test` and CI run them; a scheduled run would only repeat them, serially ahead of
+# the pricing model (dbt's guidance: unit tests in development and CI, not in production).
+DBT_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 
 
 @dataclass(frozen=True)

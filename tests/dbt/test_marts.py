@@ -247,3 +247,34 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     after = q(warehouse, """select sum(total_cost) as c from marts.agg_usage_daily
         where model like 'gpt-4o-mini%' and user_id is not null""").c[0]  # fmt: skip
     assert abs(after - 2 * before) < Decimal("0.000001")
+
+
+def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):
+    """One test per model checks all its not-null and non-negative columns in one scan, and a
+    failure names each failing (column, check) with its count of bad rows."""
+    broken = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo["warehouse"].path, broken)
+    with duckdb.connect(str(broken)) as con:
+        con.execute(
+            "update marts.agg_usage_daily set input_tokens = -1 "
+            "where rowid in (select rowid from marts.agg_usage_daily limit 3)"
+        )
+        con.execute(
+            "update marts.agg_usage_daily set usage_date = null "
+            "where rowid in (select rowid from marts.agg_usage_daily order by rowid desc limit 2)"
+        )
+    test = "agg_usage_daily_column_checks"
+    result = dbt("test", "--select", test, "--store-failures", warehouse=broken)
+    assert result.returncode != 0
+    assert f"Failure in test {test}" in result.stdout and "Got 2 results" in result.stdout
+    with duckdb.connect(str(broken), read_only=True) as con:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [test]
+        ).fetchone()
+        failing = con.execute(
+            f'select column_name, check_name, failing_rows from "{schema}"."{test}" order by 1'
+        ).fetchall()
+    assert failing == [("input_tokens", "non_negative", 3), ("usage_date", "not_null", 2)]
+
+    # The untouched demo warehouse passes the same test.
+    assert dbt("test", "--select", test, warehouse=demo["warehouse"].path).returncode == 0

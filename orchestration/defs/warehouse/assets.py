@@ -14,7 +14,7 @@ from dagster_dbt import (
 from orchestration.defs.partitions import DAILY
 from orchestration.defs.warehouse.dbt_cli import environment, reused_parse
 from orchestration.defs.warehouse.project import dbt_project
-from orchestration.settings import Settings
+from orchestration.settings import DBT_BUILD_ARGS, Settings
 
 
 class TokenlakeDbtTranslator(DagsterDbtTranslator):
@@ -38,6 +38,10 @@ FULL_REFRESH_TAG = "tokenlake/full_refresh"
 
 def _full_refresh(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(FULL_REFRESH_TAG) == "true"
+
+
+def _build_args(context: dg.AssetExecutionContext) -> list[str]:
+    return [*DBT_BUILD_ARGS, "--full-refresh"] if _full_refresh(context) else list(DBT_BUILD_ARGS)
 
 
 def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
@@ -64,7 +68,7 @@ PARTITION_END_VARIABLE = "TOKENLAKE_PARTITION_END"
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
     target, parse_cache = _run_target(context)
-    args = ["build", "--full-refresh"] if _full_refresh(context) else ["build"]
+    args = _build_args(context)
     with reused_parse(target, parse_cache):
         yield from dbt.cli(args, context=context, target_path=target).stream()
 
@@ -87,6 +91,6 @@ def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
         PARTITION_START_VARIABLE: start.date().isoformat(),
         PARTITION_END_VARIABLE: end.date().isoformat(),
     }
-    args = ["build", "--full-refresh"] if _full_refresh(context) else ["build"]
+    args = _build_args(context)
     with reused_parse(target, parse_cache), environment(days):
         yield from dbt.cli(args, context=context, target_path=target).stream()

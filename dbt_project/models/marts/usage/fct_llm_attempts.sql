@@ -1,17 +1,11 @@
 -- Grain: one row per attempt (request_id, attempt). Every cost figure traces to price_version_id.
--- Incremental: takes the attempts (re)priced since its last run (`priced_at`).
-{{ config(
-    materialized=incremental_materialization(),
-    unique_key=['request_id', 'attempt'],
-    incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
-) }}
+-- A view: the attempts are stored once, priced, in int_attempts_priced (incremental, re-priced
+-- when a price changes); a second table of the same rows would double the biggest write of a
+-- build. Readers filtering on priced_at or event_at still prune by the stored table's zonemaps.
+{{ config(materialized='view') }}
 
 with priced as (
     select * from {{ ref('int_attempts_priced') }}
-    {% if is_incremental_with('priced_at') %}
-    where priced_at > (select max(priced_at) from {{ this }})
-    {% endif %}
 ),
 
 final as (
