@@ -250,7 +250,7 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
 
 
 def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):
-    """One test per model checks all its not-null and non-negative columns in one scan, and a
+    """One test per model checks all its not-null and non-negative columns (one dbt node), and a
     failure names each failing (column, check) with its count of bad rows."""
     broken = tmp_path / "warehouse.duckdb"
     shutil.copyfile(demo["warehouse"].path, broken)
