@@ -5,8 +5,9 @@
 For each size: demo logs are generated (cached under $TOKENLAKE_HOME/bench/), ingested with the
 project's pipeline, and then, each timed on its own copy of that warehouse:
 
-* full    `dbt build` as Dagster runs it (models, snapshots, seeds, data tests; unit tests
-          are for CI) and `dbt run` (models only);
+* full    `dbt build` as Dagster runs it (models, snapshots, seeds, data tests scoped to the
+          rows the run writes: on a first build, every row; unit tests are for CI) and
+          `dbt run` (models only);
 * hand    one DuckDB script doing the same pricing (pattern match, version in force, tier,
           batch, long context, cache components) and the hourly and daily rollups;
 * incr    one more hour of events ingested, then `dbt build` again (incremental models);
@@ -144,7 +145,9 @@ DASHBOARD_QUERIES = {
 
 
 def dbt(args: list[str], warehouse: Path) -> float:
-    env = {**os.environ, "TOKENLAKE_WAREHOUSE": str(warehouse)}
+    # Tests scoped as in Dagster's runs (README: "Tests in proportion to the run").
+    scope = {"TOKENLAKE_DBT_TEST_SCOPE": Settings.from_env().dbt_test_scope}
+    env = {**os.environ, **scope, "TOKENLAKE_WAREHOUSE": str(warehouse)}
     started = time.perf_counter()
     result = subprocess.run(
         [DBT, *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR),

@@ -59,5 +59,12 @@ defs = dg.Definitions.merge(
     warehouse.definitions(),
     alerting.definitions(),
     publish.definitions(),
-    dg.Definitions(jobs=[full_pipeline_job, full_refresh_job, hourly_incremental_job]),
+    dg.Definitions(
+        jobs=[full_pipeline_job, full_refresh_job, hourly_incremental_job],
+        # On the DuckDB file every step that touches the warehouse is in pool `warehouse` (one
+        # writer), so a process per step buys no parallelism and costs each step 5-15 s of
+        # start-up: runs launched from the UI, schedules and sensors execute their steps in the
+        # run's own process, as `tokenlake run` does. A server warehouse keeps a process per step.
+        executor=dg.in_process_executor if settings.is_duckdb else dg.multiprocess_executor,
+    ),
 )

@@ -50,6 +50,9 @@ class Settings:
     # Anomaly thresholds: robust z-score, and the least excess spend (USD) worth an alert.
     anomaly_z: float = 3.5
     anomaly_min_usd: float = 1.0
+    # dbt tests in Dagster runs: `changed` checks the rows the run wrote (dbt_project/macros/
+    # test_scope.sql), `all` every row. A plain `dbt build` always checks every row.
+    dbt_test_scope: str = "changed"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +93,9 @@ class Settings:
             ),
             anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
             anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
+            dbt_test_scope=_choice(
+                env, "TOKENLAKE_DBT_TEST_SCOPE", ("changed", "all"), cls.dbt_test_scope
+            ),
         )
 
     @property

@@ -278,3 +278,69 @@ def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):
 
     # The untouched demo warehouse passes the same test.
     assert dbt("test", "--select", test, warehouse=demo["warehouse"].path).returncode == 0
+
+
+SCOPED = {"TOKENLAKE_DBT_TEST_SCOPE": "changed"}
+
+
+def test_scheduled_runs_test_the_new_loads_and_catch_a_repeated_key(demo, tmp_path):
+    """With TOKENLAKE_DBT_TEST_SCOPE=changed (Dagster's runs) the usage-log staging tests check
+    the loads not priced yet: a bad new row fails, and so does a new row repeating an old key."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo["warehouse"].path, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        # A new load written past dlt (so nothing checked it on the way in): a repeat of an
+        # existing attempt's key, and an attempt with a key source outside the contract.
+        later = "'9999999999.000001'"
+        con.execute(f"""insert into raw.usage_events by name
+            select * replace ({later} as _dlt_load_id) from raw.usage_events
+            where rowid = (select min(rowid) from raw.usage_events)""")
+        con.execute(f"""insert into raw.usage_events by name
+            select * replace ({later} as _dlt_load_id, request_id || '-bad' as request_id,
+                              'shared' as key_source)
+            from raw.usage_events where rowid = (select max(rowid) from raw.usage_events)""")
+    result = dbt("build", warehouse=warehouse, **SCOPED)
+    assert result.returncode != 0
+    results = json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())["results"]
+    failed = {r["unique_id"].split(".")[2] for r in results if r["status"] == "fail"}
+    assert failed == {
+        "unique_combination_stg_usage_logs__events_request_id__attempt",
+        "accepted_values_stg_usage_logs__events_key_source__system__byok",
+    }
+
+
+def test_scheduled_runs_test_the_rows_they_wrote_and_a_full_test_all_rows(demo, tmp_path):
+    """A scoped run checks the rows it wrote (priced_at from this run on), not an old row it did
+    not touch; a plain `dbt test` checks every row and finds that one."""
+    warehouse = Warehouse(tmp_path / "scoped")
+    warehouse.root.mkdir()
+    shutil.copyfile(demo["warehouse"].path, warehouse.path)
+    shutil.copytree(demo["warehouse"].dlt_dir, warehouse.dlt_dir)
+    test = "agg_usage_daily_column_checks"
+    with duckdb.connect(str(warehouse.path)) as con:
+        # An old rollup row broken behind dbt's back (a day long outside the look-back).
+        con.execute(
+            "update marts.agg_usage_daily set input_tokens = -1 where rowid = "
+            "(select min(rowid) from marts.agg_usage_daily where usage_date = "
+            "(select min(usage_date) from marts.agg_usage_daily))"
+        )
+    records = [event(i, timestamp=f"{END.date()}T18:{i:02d}:00Z") for i in range(20)]
+    write_jsonl(tmp_path / "new" / "events.jsonl", records)
+    warehouse.ingest(tmp_path / "new")
+    result = dbt("build", warehouse=warehouse.path, **SCOPED)
+    assert result.returncode == 0, result.stdout[-3000:]  # the old row is not this run's
+    assert warehouse.scalar(
+        "select count(*) from marts.fct_llm_attempts where priced_at = "
+        "(select max(priced_at) from marts.fct_llm_attempts) and request_id like 'req-%'"
+    ) == 20  # fmt: skip
+    full = dbt("test", "--select", test, warehouse=warehouse.path)
+    assert full.returncode != 0 and f"Failure in test {test}" in full.stdout
+
+    # The same broken row, stamped as if the run had just written it, is in scope.
+    with duckdb.connect(str(warehouse.path)) as con:
+        con.execute(
+            "update marts.agg_usage_daily set priced_at = timestamp '2100-01-01' "
+            "where input_tokens < 0"
+        )
+    scoped = dbt("test", "--select", test, warehouse=warehouse.path, **SCOPED)
+    assert scoped.returncode != 0 and f"Failure in test {test}" in scoped.stdout

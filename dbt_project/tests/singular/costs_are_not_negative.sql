@@ -1,7 +1,11 @@
 select request_id, attempt
 from {{ ref('fct_llm_attempts') }}
-where uncached_input_cost < 0
+where (uncached_input_cost < 0
     or cache_read_cost < 0
     or cache_write_cost < 0
     or output_cost < 0
-    or total_cost < 0
+    or total_cost < 0)
+    {% if test_scope_is_changed() %}
+    -- Scoped (macros/test_scope.sql): the attempts this run priced.
+    and priced_at >= {{ run_started_timestamp() }}
+    {% endif %}

@@ -1,9 +1,16 @@
 -- A Dagster asset check on agg_usage_hourly (a test reading several models needs its asset named).
 {{ config(meta={'dagster': {'ref': {'name': 'agg_usage_hourly'}}}) }}
 -- One row per bucket and combination of dimensions (NULL dimensions included) in both rollups.
+-- Scoped (macros/test_scope.sql): the buckets this run wrote (a bucket is replaced whole).
+{% set scoped = test_scope_is_changed() %}
 {% for rollup, bucket in [('agg_usage_hourly', 'usage_hour'), ('agg_usage_daily', 'usage_date')] %}
 select '{{ rollup }}' as rollup, count(*) as n
 from {{ ref(rollup) }}
+{% if scoped %}
+where {{ bucket }} in (
+    select {{ bucket }} from {{ ref(rollup) }} where priced_at >= {{ run_started_timestamp() }}
+)
+{% endif %}
 group by {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,
     key_source, status
 having count(*) > 1

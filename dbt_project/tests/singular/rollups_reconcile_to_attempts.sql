@@ -1,11 +1,25 @@
 -- A Dagster asset check on agg_usage_daily (a test reading several models needs its asset named).
 {{ config(meta={'dagster': {'ref': {'name': 'agg_usage_daily'}}}) }}
 -- Daily totals = hourly totals = attempt totals, per day, to the cent (and counts exactly).
-with attempts as (
+-- Scoped (macros/test_scope.sql): the days whose daily rows this run wrote.
+{% set scoped = test_scope_is_changed() %}
+with
+{% if scoped %}
+changed_days as (
+    select distinct usage_date from {{ ref('agg_usage_daily') }}
+    where priced_at >= {{ run_started_timestamp() }}
+),
+{% endif %}
+
+attempts as (
     select cast({{ dbt.date_trunc('day', 'event_at') }} as date) as usage_date,
            count(*) as attempts, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
            coalesce(sum(total_cost), 0) as total_cost, coalesce(sum(net_cost), 0) as net_cost
     from {{ ref('fct_llm_attempts') }}
+    {% if scoped %}
+    where event_at >= (select cast(min(usage_date) as {{ dbt.type_timestamp() }}) from changed_days)
+        and cast({{ dbt.date_trunc('day', 'event_at') }} as date) in (select usage_date from changed_days)
+    {% endif %}
     group by 1
 ),
 
@@ -14,6 +28,10 @@ hourly as (
            sum(attempts) as attempts, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
            sum(total_cost) as total_cost, sum(net_cost) as net_cost
     from {{ ref('agg_usage_hourly') }}
+    {% if scoped %}
+    where usage_hour >= (select cast(min(usage_date) as {{ dbt.type_timestamp() }}) from changed_days)
+        and cast({{ dbt.date_trunc('day', 'usage_hour') }} as date) in (select usage_date from changed_days)
+    {% endif %}
     group by 1
 ),
 
@@ -21,6 +39,9 @@ daily as (
     select usage_date, sum(attempts) as attempts, sum(input_tokens) as input_tokens,
            sum(output_tokens) as output_tokens, sum(total_cost) as total_cost, sum(net_cost) as net_cost
     from {{ ref('agg_usage_daily') }}
+    {% if scoped %}
+    where usage_date in (select usage_date from changed_days)
+    {% endif %}
     group by 1
 )
 

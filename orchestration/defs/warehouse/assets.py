@@ -44,6 +44,11 @@ def _build_args(context: dg.AssetExecutionContext) -> list[str]:
     return [*DBT_BUILD_ARGS, "--full-refresh"] if _full_refresh(context) else list(DBT_BUILD_ARGS)
 
 
+def _test_scope() -> dict[str, str]:
+    """Which rows the run's dbt tests check (dbt_project/macros/test_scope.sql)."""
+    return {TEST_SCOPE_VARIABLE: Settings.from_env().dbt_test_scope}
+
+
 def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
     """The run's own artifact folder (logs, run results) and the parse cache shared by runs."""
     dbt_home = Settings.from_env().home / "dbt"
@@ -56,6 +61,7 @@ DAILY_PARTITIONED = "tag:daily_partitioned"
 # The run's days as the daily_partition_filter macro reads them (a user's backfill: --vars).
 PARTITION_START_VARIABLE = "TOKENLAKE_PARTITION_START"
 PARTITION_END_VARIABLE = "TOKENLAKE_PARTITION_END"
+TEST_SCOPE_VARIABLE = "TOKENLAKE_DBT_TEST_SCOPE"
 
 
 @dbt_assets(
@@ -69,7 +75,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
     target, parse_cache = _run_target(context)
     args = _build_args(context)
-    with reused_parse(target, parse_cache):
+    with reused_parse(target, parse_cache), environment(_test_scope()):
         yield from dbt.cli(args, context=context, target_path=target).stream()
 
 
@@ -92,5 +98,5 @@ def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
         PARTITION_END_VARIABLE: end.date().isoformat(),
     }
     args = _build_args(context)
-    with reused_parse(target, parse_cache), environment(days):
+    with reused_parse(target, parse_cache), environment({**days, **_test_scope()}):
         yield from dbt.cli(args, context=context, target_path=target).stream()

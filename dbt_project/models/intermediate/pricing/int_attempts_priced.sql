@@ -309,7 +309,7 @@ final as (
         totals.*,
         cast(total_cost * (1 - coalesce(contract_discount_pct, 0)) as {{ money_type() }}) as net_cost,
         fingerprints.price_fingerprint,
-        cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }}) as priced_at
+        {{ run_started_timestamp() }} as priced_at
     from totals
     left join fingerprints
         on totals.provider = fingerprints.provider

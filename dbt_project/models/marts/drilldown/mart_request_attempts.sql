@@ -19,7 +19,8 @@ select
     attempts.output_tokens,
     attempts.total_cost,
     attempts.price_version_id,
-    cast({{ safe_divide('attempts.total_cost', 'requests.priced_cost') }} as {{ float_type() }}) as request_cost_share
+    cast({{ safe_divide('attempts.total_cost', 'requests.priced_cost') }} as {{ float_type() }}) as request_cost_share,
+    attempts.priced_at
 from {{ ref('fct_llm_attempts') }} as attempts
 inner join {{ ref('fct_llm_requests') }} as requests
     on attempts.request_id = requests.request_id

@@ -27,5 +27,6 @@ select
     net_cost,
     is_fully_priced,
     cast({{ safe_divide('input_tokens', 'input_tokens + output_tokens') }} as {{ float_type() }}) as prompt_token_share,
-    cast({{ safe_divide('failed_attempts_cost', 'priced_cost') }} as {{ float_type() }}) as retry_cost_share
+    cast({{ safe_divide('failed_attempts_cost', 'priced_cost') }} as {{ float_type() }}) as retry_cost_share,
+    priced_at
 from {{ ref('fct_llm_requests') }}

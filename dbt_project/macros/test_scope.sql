@@ -1,0 +1,81 @@
+{#
+  Test scope. A scheduled run (Dagster sets TOKENLAKE_DBT_TEST_SCOPE=changed) tests the rows it
+  wrote, so that an hourly run costs what its new data costs instead of re-reading all history:
+    - a relation with a `priced_at` column (the priced attempts, the incremental rollups and
+      request facts, the views over them) is tested on its rows priced since this invocation
+      started (a first build and a price correction stamp every row they touch, so those rows
+      are all tested; a --full-refresh tests every row);
+    - the usage-log staging view (`load_id`, no `priced_at`) is tested on the loads not priced
+      yet (its tests run before the pricing model), i.e. the ones this run prices;
+    - a relation without either (rebuilt whole on every run) is tested whole.
+  A plain `dbt build` (scope unset, or `all`) tests every row.
+#}
+
+{% macro test_scope_is_changed() -%}
+    {#- Read at execution only: a parse that read it would be redone whenever it changes. -#}
+    {{ return(execute and env_var('TOKENLAKE_DBT_TEST_SCOPE', 'all') | lower == 'changed') }}
+{%- endmacro %}
+
+{# The time this invocation started, as the timestamp the incremental models stamp rows with. #}
+{% macro run_started_timestamp() -%}
+    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{# SQL condition selecting the rows of `relation` this run wrote; '' when it tests all rows. #}
+{% macro changed_rows_condition(relation) -%}
+    {%- if not test_scope_is_changed() or flags.FULL_REFRESH -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- if 'priced_at' in names -%}
+        {{ return('priced_at >= ' ~ run_started_timestamp()) }}
+    {%- endif -%}
+    {%- set priced = graph.nodes.get('model.' ~ project_name ~ '.int_attempts_priced') -%}
+    {%- if 'load_id' in names and priced -%}
+        {#- Staging is tested before the pricing model runs: the loads it has not priced yet are
+            this run's new rows. Looked up, not ref()'d: a test of staging does not depend on it. -#}
+        {%- set priced_relation = adapter.get_relation(
+            database=priced.database, schema=priced.schema, identifier=priced.alias) -%}
+        {%- if priced_relation -%}
+            {{ return("load_id > (select coalesce(max(load_id), '') from " ~ priced_relation ~ ")") }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+{# The key columns of a uniqueness test of the node being compiled (none for other tests). #}
+{% macro uniqueness_test_keys() -%}
+    {%- set test = model.get('test_metadata') if model is mapping else none -%}
+    {%- if not test -%}
+        {{ return(none) }}
+    {%- elif test.get('name') == 'unique' -%}
+        {{ return([test.get('kwargs', {}).get('column_name')]) }}
+    {%- elif test.get('name') == 'unique_combination' -%}
+        {{ return(test.get('kwargs', {}).get('columns')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#
+  dbt's own hook for generic tests (not_null, unique, accepted_values, column_checks, ...):
+  the `where` config of a test, and the test scope above. A uniqueness test keeps every row
+  whose key a changed row has, so that a new row repeating an old key is still caught.
+#}
+{% macro get_where_subquery(relation) -%}
+    {%- set changed = changed_rows_condition(relation) -%}
+    {%- set keys = uniqueness_test_keys() if changed else none -%}
+    {%- if keys -%}
+        {%- set key_list = keys | join(', ') -%}
+        {%- set changed -%}
+            ({{ key_list }}) in (select {{ key_list }} from {{ relation }} where {{ changed }})
+        {%- endset -%}
+    {%- endif -%}
+    {%- set conditions = [config.get('where', ''), changed] | select | list -%}
+    {%- if conditions -%}
+        {%- set filtered -%}
+            (select * from {{ relation }} where ({{ conditions | join(') and (') }})) dbt_subquery
+        {%- endset -%}
+        {{ return(filtered) }}
+    {%- endif -%}
+    {{ return(relation) }}
+{%- endmacro %}
