@@ -46,7 +46,8 @@ postgres-binaries:
 
 # Three workers (pytest-xdist) on two cores: the tests often wait on a subprocess or the daemon.
 TEST_WORKERS ?= 3
-PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope
+# --no-loadscope-reorder: modules start in the order tests/conftest.py gives them (longest first).
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder --durations=20
 
 test: setup postgres-binaries
 	$(BIN)/ruff check .

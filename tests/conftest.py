@@ -41,20 +41,30 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 
 
 # The longest modules start first (with pytest-xdist a late long module leaves one worker busy
-# while the others idle at the end): the shared demo pipeline's, then the whole-stack runs.
+# while the others idle at the end): the shared demo pipeline's, then the whole-stack runs, one
+# per worker (`make test` passes --no-loadscope-reorder, which keeps this order).
 LONG_MODULES = (
     "tests/orchestration/test_dagster_ui.py",
     "tests/orchestration/test_tokenlake_cli.py",
     "tests/orchestration/test_alerts.py",
 )
+# xdist hands every worker a second module up front: short ones, so that a long module never
+# waits behind another long one.
+SECOND_MODULES = (
+    "tests/orchestration/test_settings.py",
+    "tests/publish/test_publish_units.py",
+    "tests/ingestion/test_normalize.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    order = (*LONG_MODULES[:2], *SECOND_MODULES, *LONG_MODULES[2:])
+
     def rank(item: pytest.Item) -> int:
         module = item.nodeid.split("::", 1)[0]
         if module in DEMO_PIPELINE_MODULES:
             return 0
-        return 1 + LONG_MODULES.index(module) if module in LONG_MODULES else len(LONG_MODULES) + 1
+        return 1 + order.index(module) if module in order else len(order) + 1
 
     items.sort(key=rank)  # stable: tests keep their order within a module
 

@@ -21,8 +21,24 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{# SQL condition selecting the rows of `relation` this run wrote; '' when it tests all rows. #}
+{#
+  SQL condition selecting the rows of `relation` this run wrote; '' when every row is tested.
+  It is applied only when it leaves some row out: on a first build every row is this run's, and
+  a plain test is cheaper than a scoped one (a uniqueness test's key lookup, say).
+#}
 {% macro changed_rows_condition(relation) -%}
+    {%- set condition = changed_rows_candidate(relation) -%}
+    {%- if condition -%}
+        {%- set outside = run_query('select count(*) from (select 1 from ' ~ relation
+            ~ ' where not coalesce(' ~ condition ~ ', false) limit 1) as outside') -%}
+        {%- if outside.columns[0].values()[0] == 0 -%}
+            {{ return('') }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return(condition) }}
+{%- endmacro %}
+
+{% macro changed_rows_candidate(relation) -%}
     {%- if not test_scope_is_changed() or flags.FULL_REFRESH -%}
         {{ return('') }}
     {%- endif -%}

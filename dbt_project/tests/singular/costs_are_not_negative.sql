@@ -5,7 +5,8 @@ where (uncached_input_cost < 0
     or cache_write_cost < 0
     or output_cost < 0
     or total_cost < 0)
-    {% if test_scope_is_changed() %}
+    {% set changed = changed_rows_condition(ref('fct_llm_attempts')) %}
+    {% if changed %}
     -- Scoped (macros/test_scope.sql): the attempts this run priced.
-    and priced_at >= {{ run_started_timestamp() }}
+    and {{ changed }}
     {% endif %}

@@ -2,11 +2,12 @@
 {{ config(meta={'dagster': {'ref': {'name': 'fct_llm_requests'}}}) }}
 -- A request's cost is exactly the sum of its attempts' costs (rollups never drift from rows).
 -- Scoped (macros/test_scope.sql): the requests this run wrote.
-{% set scoped = test_scope_is_changed() %}
+{% set changed = changed_rows_condition(ref('fct_llm_requests')) %}
+{% set scoped = changed != '' %}
 with requests as (
     select * from {{ ref('fct_llm_requests') }}
     {% if scoped %}
-    where priced_at >= {{ run_started_timestamp() }}
+    where {{ changed }}
     {% endif %}
 ),
 

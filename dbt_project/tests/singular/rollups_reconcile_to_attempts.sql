@@ -2,12 +2,12 @@
 {{ config(meta={'dagster': {'ref': {'name': 'agg_usage_daily'}}}) }}
 -- Daily totals = hourly totals = attempt totals, per day, to the cent (and counts exactly).
 -- Scoped (macros/test_scope.sql): the days whose daily rows this run wrote.
-{% set scoped = test_scope_is_changed() %}
+{% set changed = changed_rows_condition(ref('agg_usage_daily')) %}
+{% set scoped = changed != '' %}
 with
 {% if scoped %}
 changed_days as (
-    select distinct usage_date from {{ ref('agg_usage_daily') }}
-    where priced_at >= {{ run_started_timestamp() }}
+    select distinct usage_date from {{ ref('agg_usage_daily') }} where {{ changed }}
 ),
 {% endif %}
 
