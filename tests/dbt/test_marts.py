@@ -238,6 +238,16 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
         if table == "fct_llm_requests":
             sql = "select count(*) as a, sum(total_cost) as c, sum(net_cost) as n from marts.fct_llm_requests"
         pd.testing.assert_frame_equal(q(warehouse, sql), q(full, sql))
+    rate_limits = """select usage_date, tier, tenant_id, sum(attempts) as a, sum(rate_limited) as r,
+        sum(succeeded) as s from marts.mart_rate_limits group by all order by all"""
+    pd.testing.assert_frame_equal(q(warehouse, rate_limits), q(full, rate_limits))
+    # The new hour reached it incrementally (the new events are the only ones without a user).
+    new_in_rate_limits = q(
+        warehouse,
+        f"""select sum(attempts) as n from marts.mart_rate_limits
+        where user_id is null and usage_date = date '{END.date()}'""",
+    )
+    assert new_in_rate_limits.n[0] == 40
     # The corrected price doubled gpt-4o-mini's list prices: its rollup cost doubled with them.
     before = q(
         demo["warehouse"],
@@ -247,6 +257,22 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     after = q(warehouse, """select sum(total_cost) as c from marts.agg_usage_daily
         where model like 'gpt-4o-mini%' and user_id is not null""").c[0]  # fmt: skip
     assert abs(after - 2 * before) < Decimal("0.000001")
+
+    # A tenant moves to another tier (its plan row changed in place): every day of the
+    # incremental rate-limit mart is rebuilt with the new tier, as a full rebuild has it.
+    with duckdb.connect(str(warehouse.path)) as con:
+        tenant, tier = con.execute(
+            "select tenant_id, tier from seeds.tenant_price_plans order by tenant_id limit 1"
+        ).fetchone()
+        other = "enterprise" if tier != "enterprise" else "free"
+        con.execute(
+            "update seeds.tenant_price_plans set tier = ? where tenant_id = ?", [other, tenant]
+        )
+    assert dbt("run", warehouse=warehouse.path).returncode == 0  # no seed: keeps the change
+    tiers = q(
+        warehouse, f"select distinct tier from marts.mart_rate_limits where tenant_id = '{tenant}'"
+    )
+    assert list(tiers.tier) == [other]
 
 
 def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):
