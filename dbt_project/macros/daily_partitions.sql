@@ -23,7 +23,10 @@
     {%- if is_incremental_with('source_priced_at') %}
     where {{ prefix }}usage_date in (
         select usage_date from {{ ref('agg_usage_daily') }}
-        where priced_at > (select max(source_priced_at) from {{ this }})
+        -- An empty mart (built before any usage arrived) takes every day.
+        where priced_at > coalesce(
+            (select max(source_priced_at) from {{ this }}),
+            cast('1900-01-01' as {{ dbt.type_timestamp() }}))
     )
     {%- set start = var('partition_start', env_var('TOKENLAKE_PARTITION_START', '')) %}
     {%- set end = var('partition_end', env_var('TOKENLAKE_PARTITION_END', '')) %}

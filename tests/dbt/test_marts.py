@@ -370,3 +370,21 @@ def test_scheduled_runs_test_the_rows_they_wrote_and_a_full_test_all_rows(demo, 
         )
     scoped = dbt("test", "--select", test, warehouse=warehouse.path, **SCOPED)
     assert scoped.returncode != 0 and f"Failure in test {test}" in scoped.stdout
+
+
+def test_daily_marts_built_empty_fill_once_usage_arrives(demo, tmp_path):
+    """A first run before any usage arrived leaves the day-grain marts empty; the next plain
+    `dbt build` fills every day (an empty mart has no newest day to start after)."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo["warehouse"].path, warehouse)
+    marts = ("mart_cache_savings", "mart_key_source_split", "mart_action_type_breakdown",
+             "mart_rate_limits")  # fmt: skip
+    with duckdb.connect(str(warehouse)) as con:
+        expected = {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts}
+        for mart in marts:
+            con.execute(f"delete from marts.{mart}")
+    result = dbt("build", "--select", *marts, warehouse=warehouse)
+    assert result.returncode == 0, result.stdout[-3000:]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        filled = {m: con.execute(f"select count(*) from marts.{m}").fetchone()[0] for m in marts}
+    assert filled == expected and all(expected.values())
