@@ -17,6 +17,18 @@ MARKER = "# Written by tokenlake from orchestration/dagster.yaml; edits here are
 # The first line of the copies earlier versions made: also ours to refresh.
 EARLIER_COPY = "# Dagster instance settings; `tokenlake` copies this file"
 TEMPLATE = REPO_ROOT / "orchestration" / "dagster.yaml"
+# Dagster's local SQLite layout under DAGSTER_HOME, written through orchestration.dagster_storage
+# (an engine kept per database file; Dagster's own opens one per statement).
+LOCAL_STORAGE = """
+# Runs, event logs and schedules: Dagster's SQLite files under DAGSTER_HOME.
+storage:
+  custom:
+    module: orchestration.dagster_storage
+    class: LocalSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
+"""
 POSTGRES_STORAGE = """
 # DAGSTER_PG_URL is set: runs, event logs and schedules live in PostgreSQL.
 storage:
@@ -29,9 +41,7 @@ storage:
 def render_dagster_yaml(env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     text = f"{MARKER}\n{TEMPLATE.read_text()}"
-    if env.get("DAGSTER_PG_URL"):
-        text += POSTGRES_STORAGE
-    return text
+    return text + (POSTGRES_STORAGE if env.get("DAGSTER_PG_URL") else LOCAL_STORAGE)
 
 
 def write_dagster_yaml(dagster_home: Path, env: Mapping[str, str] | None = None) -> Path:
