@@ -146,7 +146,7 @@ DASHBOARD_QUERIES = {
 
 def dbt(args: list[str], warehouse: Path) -> float:
     # Tests scoped as in Dagster's runs (README: "Tests in proportion to the run").
-    scope = {"TOKENLAKE_DBT_TEST_SCOPE": Settings.from_env().dbt_test_scope}
+    scope = Settings.from_env().dbt_test_environment()
     env = {**os.environ, **scope, "TOKENLAKE_WAREHOUSE": str(warehouse)}
     started = time.perf_counter()
     result = subprocess.run(

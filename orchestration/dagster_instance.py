@@ -7,6 +7,7 @@ dagster.yaml the user wrote themselves (without the marker line) is left alone.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,14 +21,13 @@ TEMPLATE = REPO_ROOT / "orchestration" / "dagster.yaml"
 # Dagster's local SQLite layout under DAGSTER_HOME, written through orchestration.dagster_storage
 # (an engine kept per database file; Dagster's own opens one per statement).
 LOCAL_STORAGE = """
-# Runs, event logs and schedules: Dagster's SQLite files under DAGSTER_HOME.
+# Runs, event logs and schedules: Dagster's SQLite files in this folder.
 storage:
   custom:
     module: orchestration.dagster_storage
     class: LocalSqliteStorage
     config:
-      base_dir:
-        env: DAGSTER_HOME
+      base_dir: {base_dir}
 """
 POSTGRES_STORAGE = """
 # DAGSTER_PG_URL is set: runs, event logs and schedules live in PostgreSQL.
@@ -38,10 +38,13 @@ storage:
 """
 
 
-def render_dagster_yaml(env: Mapping[str, str] | None = None) -> str:
+def render_dagster_yaml(dagster_home: Path, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
     text = f"{MARKER}\n{TEMPLATE.read_text()}"
-    return text + (POSTGRES_STORAGE if env.get("DAGSTER_PG_URL") else LOCAL_STORAGE)
+    if env.get("DAGSTER_PG_URL"):
+        return text + POSTGRES_STORAGE
+    # The folder itself, not $DAGSTER_HOME: an instance is also opened by path (from_config).
+    return text + LOCAL_STORAGE.format(base_dir=json.dumps(str(dagster_home.resolve())))
 
 
 def write_dagster_yaml(dagster_home: Path, env: Mapping[str, str] | None = None) -> Path:
@@ -50,7 +53,7 @@ def write_dagster_yaml(dagster_home: Path, env: Mapping[str, str] | None = None)
     dagster_home.mkdir(parents=True, exist_ok=True)
     if target.exists() and not target.read_text().startswith((MARKER, EARLIER_COPY)):
         return target
-    text = render_dagster_yaml(env)
+    text = render_dagster_yaml(dagster_home, env)
     if not target.exists() or target.read_text() != text:
         target.write_text(text)
     return target

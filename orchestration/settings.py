@@ -21,6 +21,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 # inputs: `make test` and CI run them; a scheduled run would only repeat them, serially ahead of
 # the pricing model (dbt's guidance: unit tests in development and CI, not in production).
 DBT_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
+# Which rows a run's dbt tests check: "changed" (the rows it wrote) or "all".
+DBT_TEST_SCOPE_VARIABLE = "TOKENLAKE_DBT_TEST_SCOPE"
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class Settings:
             anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
             anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
             dbt_test_scope=_choice(
-                env, "TOKENLAKE_DBT_TEST_SCOPE", ("changed", "all"), cls.dbt_test_scope
+                env, DBT_TEST_SCOPE_VARIABLE, ("changed", "all"), cls.dbt_test_scope
             ),
         )
 
@@ -131,6 +133,10 @@ class Settings:
     @property
     def demo_dir(self) -> Path:
         return self.home / "demo"
+
+    def dbt_test_environment(self) -> dict[str, str]:
+        """The variable dbt's test scope reads (dbt_project/macros/test_scope.sql)."""
+        return {DBT_TEST_SCOPE_VARIABLE: self.dbt_test_scope}
 
     def export_for_tools(self) -> dict[str, str]:
         """Variables that child tools (dbt, dagster) need to see the same settings."""

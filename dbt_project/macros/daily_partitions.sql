@@ -21,13 +21,7 @@
 {% macro daily_partition_filter(source_alias='') -%}
     {%- set prefix = source_alias ~ '.' if source_alias else '' -%}
     {%- if is_incremental_with('source_priced_at') %}
-    where {{ prefix }}usage_date in (
-        select usage_date from {{ ref('agg_usage_daily') }}
-        -- An empty mart (built before any usage arrived) takes every day.
-        where priced_at > coalesce(
-            (select max(source_priced_at) from {{ this }}),
-            cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-    )
+    where {{ prefix }}usage_date in ({{ repriced_days() }})
     {%- set start = var('partition_start', env_var('TOKENLAKE_PARTITION_START', '')) %}
     {%- set end = var('partition_end', env_var('TOKENLAKE_PARTITION_END', '')) %}
     {%- if start and end %}
@@ -37,4 +31,15 @@
         )
     {%- endif %}
     {%- endif %}
+{%- endmacro %}
+
+
+{#- The days whose agg_usage_daily rows were (re)priced since this mart (a day-grain incremental
+    model with a source_priced_at column) last ran: a subquery of usage_date. -#}
+{% macro repriced_days() -%}
+    select usage_date from {{ ref('agg_usage_daily') }}
+    -- An empty mart (built before any usage arrived) takes every day.
+    where priced_at > coalesce(
+        (select max(source_priced_at) from {{ this }}),
+        cast('1900-01-01' as {{ dbt.type_timestamp() }}))
 {%- endmacro %}

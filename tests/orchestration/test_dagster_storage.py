@@ -39,7 +39,9 @@ def event_log_storage(instance: dg.DagsterInstance) -> EngineKeepingSqliteEventL
     return storage
 
 
-def test_runs_land_in_dagster_s_own_files_and_a_stock_instance_reads_them(home: Path):
+def test_runs_land_in_dagster_s_own_files_and_a_stock_instance_reads_them(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+):
     days = DAYS.get_partition_keys()
     with dg.DagsterInstance.get() as instance:
         for day in days:  # a run, and a run file, per day: more files than engines kept open
@@ -52,6 +54,10 @@ def test_runs_land_in_dagster_s_own_files_and_a_stock_instance_reads_them(home: 
     assert (home / "history" / "runs.db").exists()
     assert (home / "schedules" / "schedules.db").exists()
     assert {p.stem for p in (home / "history" / "runs").glob("*.db")} == runs | {"index"}
+    # Opened by its path, without DAGSTER_HOME (as tests and scripts do).
+    monkeypatch.delenv("DAGSTER_HOME")
+    with dg.DagsterInstance.from_config(str(home)) as by_path:
+        assert {r.run_id for r in by_path.get_runs()} == runs
     # Dagster's stock SQLite storage on the same folder sees the same runs and materialisations.
     stock = home.parent / "stock"
     stock.mkdir()

@@ -46,7 +46,7 @@ def _build_args(context: dg.AssetExecutionContext) -> list[str]:
 
 def _test_scope() -> dict[str, str]:
     """Which rows the run's dbt tests check (dbt_project/macros/test_scope.sql)."""
-    return {TEST_SCOPE_VARIABLE: Settings.from_env().dbt_test_scope}
+    return Settings.from_env().dbt_test_environment()
 
 
 def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
@@ -61,7 +61,6 @@ DAILY_PARTITIONED = "tag:daily_partitioned"
 # The run's days as the daily_partition_filter macro reads them (a user's backfill: --vars).
 PARTITION_START_VARIABLE = "TOKENLAKE_PARTITION_START"
 PARTITION_END_VARIABLE = "TOKENLAKE_PARTITION_END"
-TEST_SCOPE_VARIABLE = "TOKENLAKE_DBT_TEST_SCOPE"
 
 
 @dbt_assets(

@@ -29,12 +29,7 @@ daily as (
     {% if incremental %}
     where coalesce((select max(plans_fingerprint) from {{ this }}), '')
             <> (select plans_fingerprint from fingerprint)
-        or usage_date in (
-            select usage_date from {{ ref('agg_usage_daily') }}
-            where priced_at > coalesce(
-                (select max(source_priced_at) from {{ this }}),
-                cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-        )
+        or usage_date in ({{ repriced_days() }})
     {% endif %}
 )
 
