@@ -420,16 +420,17 @@ def _write_source(con: duckdb.DuckDBPyConnection, out: Path, source: str, fmt: s
         "parquet": "format parquet",
     }[fmt]
     body = SOURCE_SELECT[source].replace("select ", "select ts as _ts, ", 1)
-    n = con.execute(f"select count(distinct date_trunc('hour', _ts)) from ({body})").fetchone()[0]
-    if n:
-        con.execute(
-            f"""copy (
-                select * exclude (_ts), strftime(_ts, '%Y-%m-%d') as dt, strftime(_ts, '%H') as hour
-                from ({body}) order by _ts
-            ) to '{out / source}' ({options}, partition_by (dt, hour), filename_pattern 'events_{{i}}',
-                  overwrite_or_ignore true)"""
-        )
-    return n
+    if not con.execute(f"select exists ({body})").fetchone()[0]:
+        return 0  # no events of this source today: no file, no folder
+    # return_files: the files written, counted without a second pass over the day's events.
+    _, files = con.execute(
+        f"""copy (
+            select * exclude (_ts), strftime(_ts, '%Y-%m-%d') as dt, strftime(_ts, '%H') as hour
+            from ({body}) order by _ts
+        ) to '{out / source}' ({options}, partition_by (dt, hour), filename_pattern 'events_{{i}}',
+              overwrite_or_ignore true, return_files true)"""
+    ).fetchone()
+    return len(files)
 
 
 def generate(
