@@ -18,7 +18,7 @@ MARKER = "# Written by tokenlake from orchestration/dagster.yaml; edits here are
 # The first line of the copies earlier versions made: also ours to refresh.
 EARLIER_COPY = "# Dagster instance settings; `tokenlake` copies this file"
 TEMPLATE = REPO_ROOT / "orchestration" / "dagster.yaml"
-# Dagster's local SQLite layout under DAGSTER_HOME, written through orchestration.dagster_storage
+# Dagster's local SQLite layout in the instance folder, written through orchestration.dagster_storage
 # (an engine kept per database file; Dagster's own opens one per statement).
 LOCAL_STORAGE = """
 # Runs, event logs and schedules: Dagster's SQLite files in this folder.

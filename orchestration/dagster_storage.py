@@ -1,5 +1,5 @@
-"""Dagster's local SQLite storage (the same files under DAGSTER_HOME), keeping one database engine
-per file open.
+"""Dagster's local SQLite storage (the same files in the instance folder), keeping one database
+engine per file open.
 
 Dagster's SQLite event log builds and disposes of a new SQLAlchemy engine for every statement,
 which also empties SQLAlchemy's compiled-statement cache each time. A run over a 90-day provider
@@ -100,7 +100,8 @@ class LocalSqliteStorage(DagsterSqliteStorage):
     """Dagster's default storage (`storage: sqlite`), with the engine-keeping event log.
 
     dagster.yaml: `storage: {custom: {module: orchestration.dagster_storage,
-    class: LocalSqliteStorage, config: {base_dir: {env: DAGSTER_HOME}}}}`.
+    class: LocalSqliteStorage, config: {base_dir: <the instance folder>}}}`, as
+    orchestration/dagster_instance.py writes it.
     """
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
