@@ -25,17 +25,31 @@
   SQL condition selecting the rows of `relation` this run wrote; '' when every row is tested.
   It is applied only when it leaves some row out: on a first build every row is this run's, and
   a plain test is cheaper than a scoped one (a uniqueness test's key lookup, say).
+  Rows stamped with `priced_at` all derive from the priced attempts, so the table of priced
+  attempts is probed instead of `relation`: a view over a join (the drill-down) would compute
+  the join to find its first row. Applying the condition is always correct; the probe only
+  spares the scoped form where it would keep every row.
 #}
 {% macro changed_rows_condition(relation) -%}
     {%- set condition = changed_rows_candidate(relation) -%}
     {%- if condition -%}
-        {%- set outside = run_query('select count(*) from (select 1 from ' ~ relation
+        {%- set probed = priced_attempts_relation() if condition.startswith('priced_at') else none -%}
+        {%- set outside = run_query('select count(*) from (select 1 from ' ~ (probed or relation)
             ~ ' where not coalesce(' ~ condition ~ ', false) limit 1) as outside') -%}
         {%- if outside.columns[0].values()[0] == 0 -%}
             {{ return('') }}
         {%- endif -%}
     {%- endif -%}
     {{ return(condition) }}
+{%- endmacro %}
+
+{# The table of priced attempts (int_attempts_priced), looked up rather than ref()'d; none if absent. #}
+{% macro priced_attempts_relation() -%}
+    {%- set priced = graph.nodes.get('model.' ~ project_name ~ '.int_attempts_priced') -%}
+    {%- if not priced -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(adapter.get_relation(database=priced.database, schema=priced.schema, identifier=priced.alias)) }}
 {%- endmacro %}
 
 {% macro changed_rows_candidate(relation) -%}
@@ -46,12 +60,10 @@
     {%- if 'priced_at' in names -%}
         {{ return('priced_at >= ' ~ run_started_timestamp()) }}
     {%- endif -%}
-    {%- set priced = graph.nodes.get('model.' ~ project_name ~ '.int_attempts_priced') -%}
-    {%- if 'load_id' in names and priced -%}
+    {%- if 'load_id' in names -%}
         {#- Staging is tested before the pricing model runs: the loads it has not priced yet are
             this run's new rows. Looked up, not ref()'d: a test of staging does not depend on it. -#}
-        {%- set priced_relation = adapter.get_relation(
-            database=priced.database, schema=priced.schema, identifier=priced.alias) -%}
+        {%- set priced_relation = priced_attempts_relation() -%}
         {%- if priced_relation -%}
             {{ return("load_id > (select coalesce(max(load_id), '') from " ~ priced_relation ~ ")") }}
         {%- endif -%}

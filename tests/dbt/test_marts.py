@@ -27,6 +27,7 @@ from ingestion.provider_usage import (
     openai_client,
     openai_usage_source,
 )
+from orchestration.settings import DBT_PROJECT_DIR
 from tests.conftest import Warehouse, event, write_jsonl
 from tests.support.dbt_cli import dbt
 
@@ -181,6 +182,23 @@ def test_chargeback_matches_the_price_plans(demo):
     joined = pd.concat([expected.rename("expected"), got.rename("got")], axis=1).dropna()
     assert len(joined) == len(got)
     assert (joined.expected - joined.got).abs().max() < 1e-6
+
+
+def test_every_mart_column_is_described(demo):
+    """_marts__models.yml describes every column a mart really has, and none it lacks."""
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    marts = {
+        n["alias"]: n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["schema"] == "marts"
+    }
+    built = q(demo["warehouse"], """select table_name, column_name from information_schema.columns
+        where table_schema = 'marts' order by table_name, ordinal_position""")  # fmt: skip
+    assert set(built.table_name) == set(marts)
+    for table, columns in built.groupby("table_name").column_name:
+        described = {c.lower(): v["description"] for c, v in marts[table]["columns"].items()}
+        assert [c for c in columns if not described.get(c.lower())] == [], table
+        assert sorted(set(described) - {c.lower() for c in columns}) == [], table
 
 
 def test_llm_usage_events_has_the_published_names(demo):
