@@ -60,9 +60,7 @@ def test_jobs_sensor_and_checks():
     assert defs.resolve_sensor_def("new_log_files").default_status == dg.DefaultSensorStatus.RUNNING
     check_keys = {k.name for k in defs.resolve_asset_graph().asset_check_keys}
     assert {"every_record_accounted_for", "quarantined_records"} <= check_keys
-    assert any(
-        name.startswith("not_null_stg_usage_logs__events") for name in check_keys
-    )  # dbt tests
+    assert "stg_usage_logs__events_column_checks" in check_keys  # dbt tests
 
 
 def test_new_log_files_sensor_requests_a_run_only_when_files_change(tmp_path: Path, monkeypatch):
