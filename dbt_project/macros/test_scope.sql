@@ -88,6 +88,8 @@
   dbt's own hook for generic tests (not_null, unique, accepted_values, column_checks, ...):
   the `where` config of a test, and the test scope above. A uniqueness test keeps every row
   whose key a changed row has, so that a new row repeating an old key is still caught.
+  The relation gets an alias: Spark reads `from t where (x)` as the alias `where` with a column
+  list.
 #}
 {% macro get_where_subquery(relation) -%}
     {%- set changed = changed_rows_condition(relation) -%}
@@ -101,7 +103,7 @@
     {%- set conditions = [config.get('where', ''), changed] | select | list -%}
     {%- if conditions -%}
         {%- set filtered -%}
-            (select * from {{ relation }} where ({{ conditions | join(') and (') }})) dbt_subquery
+            (select * from {{ relation }} as dbt_scoped_rows where ({{ conditions | join(') and (') }})) dbt_subquery
         {%- endset -%}
         {{ return(filtered) }}
     {%- endif -%}
