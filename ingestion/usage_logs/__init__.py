@@ -1,9 +1,11 @@
 """Usage logs from applications and LLM gateways (JSONL, JSONL.gz, Parquet, OTLP/JSON spans).
 
 Files are listed with dlt's filesystem resource (local folders, globs, any fsspec URL), read in
-Arrow batches and normalised in DuckDB; dlt merges them into `raw.usage_events` on
-(request_id, attempt), bad records go to `raw.usage_events_quarantine`, and every file's tally
-(lines read = loaded + quarantined + skipped) to `raw.usage_log_files`.
+Arrow batches and normalised in DuckDB. The events reach dlt as one Parquet file per run
+(staged_events.py; as Arrow batches for other destinations), which it appends to, or merges
+into, `raw.usage_events` on (request_id, attempt); bad records go to
+`raw.usage_events_quarantine`, and every file's tally (lines read = loaded + quarantined +
+skipped) to `raw.usage_log_files`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ingestion.usage_logs.settings import (
     QUARANTINE_KEY,
     QUARANTINE_TABLE,
 )
+from ingestion.usage_logs.staged_events import StagedEvents
 from ingestion.usage_logs.write_mode import keys_already_loaded
 
 log = logging.getLogger(__name__)
@@ -69,15 +72,21 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
         return
     con = connect()
     keys = RunKeys()
+    staged = StagedEvents.for_current_pipeline()
     empty_events = None
     try:
         for batch in read_log_files(con, todo):
             if batch.events.num_rows:
                 keys.add(batch.events)
-                yield batch.events
+                if staged is None:
+                    yield batch.events
+                else:
+                    staged.write(batch.events)
             empty_events = batch.events.slice(0, 0)
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
+        if staged is not None and staged.rows:
+            yield staged.import_item()
         if empty_events is not None:
             unique = keys.duplicates == 0
             append = unique and not keys_already_loaded(keys.table())
@@ -85,6 +94,8 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     finally:
         con.close()
         keys.close()
+        if staged is not None:
+            staged.remove()
     ingested_at = datetime.now(UTC)
     rows = [tally.as_row() | {"ingested_at": ingested_at} for _, tally in todo]
     yield dlt.mark.with_hints(rows, FILES_HINTS, create_table_variant=True)

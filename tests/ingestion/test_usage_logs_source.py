@@ -366,3 +366,53 @@ def test_new_keys_are_appended_and_repeated_keys_merged(warehouse: Warehouse, tm
     write_jsonl(logs / "h04.jsonl", [event(40)])
     assert ingest_and_mode() == "append"
     assert warehouse.scalar("select count(*) from raw.usage_events") == 23
+
+
+def test_events_reach_dlt_as_one_staged_file_taken_unchanged(warehouse: Warehouse, tmp_path: Path):
+    """The staged Parquet file (staged_events.py) matches the table exactly, so dlt's normaliser
+    imports it without rewriting; rows carry their load's id; no staged file outlives a run."""
+    from dlt.common.libs.pyarrow import should_normalize_arrow_schema
+
+    from ingestion.pipeline import warehouse_pipeline
+    from ingestion.usage_logs import staged_events
+    from ingestion.usage_logs.staged_events import STAGING_FOLDER
+
+    staging = warehouse.dlt_dir / "usage_logs" / STAGING_FOLDER
+    staging.mkdir(parents=True)
+    (staging / "left-by-a-killed-run.parquet").write_bytes(b"never imported")
+    logs = tmp_path / "logs"
+    write_jsonl(logs / "h00.jsonl", [event(i) for i in range(10)])
+    warehouse.ingest(logs)
+    write_jsonl(logs / "h01.jsonl", [event(i) for i in range(10, 25)])
+    warehouse.ingest(logs)
+
+    assert not staging.exists()
+    loads = warehouse.query("select load_id from raw._dlt_loads order by inserted_at")
+    assert warehouse.query(
+        "select _dlt_load_id, count(*) from raw.usage_events group by 1 order by 1"
+    ) == [(loads[0][0], 10), (loads[1][0], 15)]
+
+    # The file's schema as the normaliser sees it: nothing to rename, cast, reorder or add.
+    pipeline = warehouse_pipeline("usage_logs", warehouse.path, warehouse.dlt_dir)
+    schema = pipeline.default_schema
+    files: list[Path] = []
+    with pytest.MonkeyPatch.context() as patch:
+        original_remove = staged_events.StagedEvents.remove
+
+        def keep_a_copy(self):
+            if self.path.exists():
+                files.append(tmp_path / "kept.parquet")
+                files[-1].write_bytes(self.path.read_bytes())
+            original_remove(self)
+
+        patch.setattr(staged_events.StagedEvents, "remove", keep_a_copy)
+        write_jsonl(logs / "h02.jsonl", [event(i) for i in range(25, 30)])
+        warehouse.ingest(logs)
+    assert len(files) == 1
+    file_schema = pq.read_schema(files[0])
+    columns = schema.get_table_columns("usage_events")
+    assert file_schema.names == list(columns)
+    needs_rewrite = should_normalize_arrow_schema(
+        file_schema, columns, schema.naming, pipeline.destination.capabilities()
+    )[0]
+    assert not needs_rewrite
