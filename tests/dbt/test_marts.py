@@ -214,6 +214,21 @@ def test_llm_usage_events_has_the_published_names(demo):
     assert check.ours[0] == check.fact[0]
 
 
+def moved_attempt(warehouse: Warehouse, around: datetime, shift: timedelta) -> dict:
+    """The contract fields of a loaded attempt near `around`, its timestamp moved by `shift`."""
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        con.execute("set TimeZone = 'UTC'")
+        row = con.execute(
+            """select * exclude (extra_fields, _source_file, _source_line, _source_record,
+                                 _source_modified_at, _dlt_load_id)
+            from raw.usage_events where "timestamp" >= ? order by "timestamp" limit 1""",
+            [around],
+        ).df()
+    record = json.loads(row.to_json(orient="records", date_format="iso"))[0]
+    record["timestamp"] = (row["timestamp"][0] + shift).isoformat()
+    return {k: v for k, v in record.items() if v is not None}
+
+
 def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_path):
     warehouse = Warehouse(tmp_path / "inc")
     warehouse.root.mkdir()
@@ -286,11 +301,30 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
         con.execute(
             "update seeds.tenant_price_plans set tier = ? where tenant_id = ?", [other, tenant]
         )
+    # An attempt of yesterday late evening re-delivered with its timestamp corrected by two
+    # hours, into the next day: it leaves an hour and a day that no new or re-priced row points
+    # to, found only by the look-back's count check.
+    moved = moved_attempt(warehouse, END.replace(hour=22) - timedelta(days=1), timedelta(hours=2))
+    # And today's new hour re-delivered an hour later (a shipper's clock fixed): its old hour is
+    # left without attempts, so its rollup rows must go.
+    shifted = [{**r, "timestamp": r["timestamp"].replace("T18:", "T19:")} for r in records[:40]]
+    write_jsonl(tmp_path / "moved" / "events.jsonl", [moved, *shifted])
+    warehouse.ingest(tmp_path / "moved")
     assert dbt("run", warehouse=warehouse.path).returncode == 0  # no seed: keeps the change
     tiers = q(
         warehouse, f"select distinct tier from marts.mart_rate_limits where tenant_id = '{tenant}'"
     )
     assert list(tiers.tier) == [other]
+    for table, bucket, grain in (("agg_usage_hourly", "usage_hour", "hour"),
+                                 ("agg_usage_daily", "usage_date", "day")):  # fmt: skip
+        rolled_up = f"""select {bucket} as bucket, sum(attempts) as a from marts.{table}
+            where {bucket} >= date '{END.date()}' - 4 group by 1 order by 1"""
+        counted = f"""select cast(date_trunc('{grain}', event_at) as {"timestamp" if grain == "hour" else "date"}) as bucket,
+            count(*) as a from marts.fct_llm_attempts
+            where event_at >= date '{END.date()}' - 4 group by 1 order by 1"""
+        pd.testing.assert_frame_equal(
+            q(warehouse, rolled_up), q(warehouse, counted), check_dtype=False
+        )
 
 
 def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):
