@@ -67,10 +67,10 @@
     union
     select coalesce(counted.bucket, rolled_up.bucket) as bucket
     from (
-        select {{ dbt.date_trunc(grain, 'event_at') }} as bucket, count(*) as attempts
+        select {{ rollup_bucket(grain, 'event_at') }} as bucket, count(*) as attempts
         from {{ ref('fct_llm_attempts') }}
         where event_at >= {{ window_start }}
-        group by {{ dbt.date_trunc(grain, 'event_at') }}
+        group by {{ rollup_bucket(grain, 'event_at') }}
     ) as counted
     full outer join (
         select {{ bucket }} as bucket, sum(attempts) as attempts
@@ -95,13 +95,17 @@
 #}
 {% macro delete_emptied_buckets(grain, bucket) -%}
 {%- if target.type != 'spark' and is_incremental() -%}
-{%- set bucket_type = 'date' if grain == 'day' else dbt.type_timestamp() -%}
 delete from {{ this }}
 where {{ bucket }} >= {{ lookback_start(bucket) }}
     and {{ bucket }} not in (
-        select distinct cast({{ dbt.date_trunc(grain, 'event_at') }} as {{ bucket_type }})
+        select distinct {{ rollup_bucket(grain, 'event_at') }}
         from {{ ref('fct_llm_attempts') }}
         where event_at >= {{ lookback_start(bucket) }}
     )
 {%- endif -%}
+{%- endmacro %}
+
+{# The rollup bucket of timestamp `ts`: its UTC hour (timestamp) or day (date), per `grain`. #}
+{% macro rollup_bucket(grain, ts) -%}
+    cast({{ dbt.date_trunc(grain, ts) }} as {{ 'date' if grain == 'day' else dbt.type_timestamp() }})
 {%- endmacro %}

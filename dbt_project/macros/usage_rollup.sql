@@ -52,7 +52,7 @@ group by
 #}
 {% macro incremental_usage_rollup(grain, bucket) -%}
 {%- set bucket_type = 'date' if grain == 'day' else dbt.type_timestamp() -%}
-{%- set bucket_of_event = 'cast(' ~ dbt.date_trunc(grain, 'event_at') ~ ' as ' ~ bucket_type ~ ')' -%}
+{%- set bucket_of_event = rollup_bucket(grain, 'event_at') -%}
 {%- set incremental = is_incremental_with('priced_at') %}
 with
 {% if incremental %}
