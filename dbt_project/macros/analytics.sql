@@ -109,3 +109,31 @@ where {{ bucket }} >= {{ lookback_start(bucket) }}
 {% macro rollup_bucket(grain, ts) -%}
     cast({{ dbt.date_trunc(grain, ts) }} as {{ 'date' if grain == 'day' else dbt.type_timestamp() }})
 {%- endmacro %}
+
+{#
+  Post-hook of a day-grain incremental model built from the day rollup `rollup`: delete+insert
+  replaces only the days its new rows hold, so a day the rollup no longer has would stay.
+#}
+{% macro delete_days_missing_from(rollup) -%}
+{%- if target.type != 'spark' and is_incremental() -%}
+delete from {{ this }}
+where usage_date not in (select distinct usage_date from {{ ref(rollup) }})
+{%- endif -%}
+{%- endmacro %}
+
+{#
+  A fast 64-bit hash of `columns` (of `relation_alias` when given) where the engine has one,
+  for pre-grouping rows before an exact comparison; none elsewhere.
+#}
+{% macro row_hash(columns, relation_alias=none) -%}
+    {{ return(adapter.dispatch('row_hash', 'tokenlake')(columns, relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns, relation_alias) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb__row_hash(columns, relation_alias) -%}
+    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
+    hash({% for column in columns %}{{ prefix }}{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}

@@ -5,7 +5,8 @@
       `partition_end` exclusive, ISO dates; a user's backfill names them with --vars, Dagster
       sets TOKENLAKE_PARTITION_START/END instead: a change of --vars makes dbt parse the whole
       project again, a changed environment variable only the files that read it), and
-    - the days whose rows in agg_usage_daily were (re)priced since this mart last saw them,
+    - the days whose rows in the day rollup it reads (`rollup`, default
+      agg_usage_daily_by_tenant) were rewritten since this mart last saw them,
   so new events, late events and price corrections reach the mart without a backfill.
   Without vars (a plain `dbt build`) only the second set is rebuilt.
 #}
@@ -18,10 +19,10 @@
     ) }}
 {%- endmacro %}
 
-{% macro daily_partition_filter(source_alias='') -%}
+{% macro daily_partition_filter(source_alias='', rollup='agg_usage_daily_by_tenant') -%}
     {%- set prefix = source_alias ~ '.' if source_alias else '' -%}
     {%- if is_incremental_with('source_priced_at') %}
-    where {{ prefix }}usage_date in ({{ repriced_days() }})
+    where {{ prefix }}usage_date in ({{ repriced_days(rollup) }})
     {%- set start = var('partition_start', env_var('TOKENLAKE_PARTITION_START', '')) %}
     {%- set end = var('partition_end', env_var('TOKENLAKE_PARTITION_END', '')) %}
     {%- if start and end %}
@@ -34,10 +35,10 @@
 {%- endmacro %}
 
 
-{#- The days whose agg_usage_daily rows were (re)priced since this mart (a day-grain incremental
-    model with a source_priced_at column) last ran: a subquery of usage_date. -#}
-{% macro repriced_days() -%}
-    select usage_date from {{ ref('agg_usage_daily') }}
+{#- The days whose rows in the day rollup `rollup` were rewritten since this mart (a day-grain
+    incremental model with a source_priced_at column) last ran: a subquery of usage_date. -#}
+{% macro repriced_days(rollup) -%}
+    select usage_date from {{ ref(rollup) }}
     -- An empty mart (built before any usage arrived) takes every day.
     where priced_at > coalesce(
         (select max(source_priced_at) from {{ this }}),

@@ -1,11 +1,11 @@
 {#
-  Spend ranking of one dimension from agg_usage_daily: the last `ranking_days` days of data
+  Spend ranking of one dimension from agg_usage_daily_by_tenant: the last `ranking_days` days of data
   (ending at the newest day) against the same number of days before.
 #}
 {% macro ranking(expr, name=none) -%}
 {%- set name = name or expr -%}
 with daily as (
-    select * from {{ ref('agg_usage_daily') }}
+    select * from {{ ref('agg_usage_daily_by_tenant') }}
 ),
 
 bounds as (

@@ -39,7 +39,8 @@ select
     count(latency_ms) as latency_count,
     {{ percentile('latency_ms', 0.5) }} as latency_p50_ms,
     {{ percentile('latency_ms', 0.95) }} as latency_p95_ms,
-    max(priced_at) as priced_at
+    -- When the row was written: a bucket rebuilt for an attempt that left it is new too.
+    {{ run_started_timestamp() }} as priced_at
 from attempts
 group by
     {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,

@@ -22,6 +22,7 @@ MONTH_COLUMNS = {
     "mart_request_summary": "first_seen_at",
     "agg_usage_hourly": "usage_hour",
     "agg_usage_daily": "usage_date",
+    "agg_usage_daily_by_tenant": "usage_date",
     "mart_rate_limits": "usage_date",
 }
 

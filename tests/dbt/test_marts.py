@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -266,6 +266,7 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     result = dbt("build", "--full-refresh", warehouse=full.path)
     assert result.returncode == 0, result.stdout[-3000:]
     for table, key in (("agg_usage_hourly", "usage_hour"), ("agg_usage_daily", "usage_date"),
+                       ("agg_usage_daily_by_tenant", "usage_date"),
                        ("fct_llm_requests", "request_id")):  # fmt: skip
         sql = f"select {key}, sum(attempts) as a, sum(total_cost) as c, sum(net_cost) as n from marts.{table} group by 1 order by 1"
         if table == "fct_llm_requests":
@@ -315,16 +316,80 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
         warehouse, f"select distinct tier from marts.mart_rate_limits where tenant_id = '{tenant}'"
     )
     assert list(tiers.tier) == [other]
-    for table, bucket, grain in (("agg_usage_hourly", "usage_hour", "hour"),
-                                 ("agg_usage_daily", "usage_date", "day")):  # fmt: skip
+    assert_rollups_count_the_attempts(warehouse, since=END.date() - timedelta(days=4))
+
+    # Two attempts stamped two days ahead (a shipper's clock), then re-delivered at their true
+    # time: their whole day is left without attempts, and every rollup drops it.
+    ahead = [event(200 + i, timestamp=f"{(END + timedelta(days=2)).date()}T08:0{i}:00Z")
+             for i in range(2)]  # fmt: skip
+    write_jsonl(tmp_path / "ahead" / "events.jsonl", ahead)
+    warehouse.ingest(tmp_path / "ahead")
+    assert (
+        dbt("run", "--select", "+agg_usage_daily_by_tenant", warehouse=warehouse.path).returncode
+        == 0
+    )
+    back = [{**r, "timestamp": r["timestamp"].replace(str((END + timedelta(days=2)).date()),
+                                                      str(END.date()))} for r in ahead]  # fmt: skip
+    write_jsonl(tmp_path / "back" / "events.jsonl", back)
+    warehouse.ingest(tmp_path / "back")
+    assert (
+        dbt("run", "--select", "+agg_usage_daily_by_tenant", warehouse=warehouse.path).returncode
+        == 0
+    )
+    for table in ("agg_usage_daily", "agg_usage_daily_by_tenant"):
+        newest = q(warehouse, f"select cast(max(usage_date) as varchar) as d from marts.{table}")
+        assert newest.d[0] == str(END.date())
+    assert_rollups_count_the_attempts(warehouse, since=END.date() - timedelta(days=4), hourly=False)
+
+
+def assert_rollups_count_the_attempts(
+    warehouse: Warehouse, since: date, hourly: bool = True
+) -> None:
+    """Each rollup's attempts per bucket since `since` are the attempts counted in that bucket."""
+    rollups = [
+        ("agg_usage_daily", "usage_date", "day"),
+        ("agg_usage_daily_by_tenant", "usage_date", "day"),
+    ]
+    if hourly:
+        rollups.append(("agg_usage_hourly", "usage_hour", "hour"))
+    for table, bucket, grain in rollups:
         rolled_up = f"""select {bucket} as bucket, sum(attempts) as a from marts.{table}
-            where {bucket} >= date '{END.date()}' - 4 group by 1 order by 1"""
+            where {bucket} >= date '{since}' group by 1 order by 1"""
         counted = f"""select cast(date_trunc('{grain}', event_at) as {"timestamp" if grain == "hour" else "date"}) as bucket,
             count(*) as a from marts.fct_llm_attempts
-            where event_at >= date '{END.date()}' - 4 group by 1 order by 1"""
+            where event_at >= date '{since}' group by 1 order by 1"""
         pd.testing.assert_frame_equal(
             q(warehouse, rolled_up), q(warehouse, counted), check_dtype=False
         )
+
+
+def test_rollup_rows_are_unique_finds_each_duplicated_row(demo, tmp_path):
+    """The uniqueness test of the rollups (rows pre-grouped by a hash, then compared column by
+    column) reports a repeated row of each rollup, one whose dimensions are NULL included."""
+    broken = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo["warehouse"].path, broken)
+    with duckdb.connect(str(broken)) as con:
+        for rollup, condition in (("agg_usage_hourly", "agent is null"),
+                                  ("agg_usage_daily", "agent is not null"),
+                                  ("agg_usage_daily_by_tenant", "agent is null")):  # fmt: skip
+            con.execute(
+                f"insert into marts.{rollup} select * from marts.{rollup} "
+                f"where rowid = (select min(rowid) from marts.{rollup} where {condition})"
+            )
+    test = "rollup_rows_are_unique"
+    result = dbt("test", "--select", test, "--store-failures", warehouse=broken)
+    assert result.returncode != 0 and f"Failure in test {test}" in result.stdout
+    with duckdb.connect(str(broken), read_only=True) as con:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = ?", [test]
+        ).fetchone()
+        failing = con.execute(f'select rollup, n from "{schema}"."{test}" order by 1').fetchall()
+    assert failing == [
+        ("agg_usage_daily", 2),
+        ("agg_usage_daily_by_tenant", 2),
+        ("agg_usage_hourly", 2),
+    ]
+    assert dbt("test", "--select", test, warehouse=demo["warehouse"].path).returncode == 0
 
 
 def test_column_checks_fail_and_name_every_failing_column(demo, tmp_path):

@@ -12,6 +12,6 @@ select
         as cost_share,
     -- newest pricing this day's rows reflect: later (re)pricing rebuilds the day
     max(priced_at) as source_priced_at
-from {{ ref('agg_usage_daily') }}
+from {{ ref('agg_usage_daily_by_tenant') }}
 {{ daily_partition_filter() }}
 group by usage_date, action_type

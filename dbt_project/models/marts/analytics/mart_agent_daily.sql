@@ -7,7 +7,7 @@ with daily as (
         sum(total_cost) as total_cost,
         sum(attempts) as attempts,
         sum(requests) as requests
-    from {{ ref('agg_usage_daily') }}
+    from {{ ref('agg_usage_daily_by_tenant') }}
     group by 1, 2
 ),
 
@@ -16,7 +16,7 @@ spans as (
 ),
 
 days as (
-    select distinct usage_date from {{ ref('agg_usage_daily') }}
+    select distinct usage_date from {{ ref('agg_usage_daily_by_tenant') }}
 )
 
 select

@@ -10,7 +10,7 @@
 --   price_change        each model's price per token of each kind changed (price book, tier)
 -- main_cause is the largest part in the direction of the change.
 with daily as (
-    select * from {{ ref('agg_usage_daily') }}
+    select * from {{ ref('agg_usage_daily_by_tenant') }}
 ),
 
 scoped as (

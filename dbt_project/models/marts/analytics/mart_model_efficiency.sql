@@ -5,7 +5,7 @@ with attempts as (
 
 bounds as (
     select {{ dbt.dateadd('day', 1 - var('ranking_days'), 'max(usage_date)') }} as first_day
-    from {{ ref('agg_usage_daily') }}
+    from {{ ref('agg_usage_daily_by_tenant') }}
 ),
 
 recent as (

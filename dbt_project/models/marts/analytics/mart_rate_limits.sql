@@ -29,7 +29,7 @@ daily as (
     {% if incremental %}
     where coalesce((select max(plans_fingerprint) from {{ this }}), '')
             <> (select plans_fingerprint from fingerprint)
-        or usage_date in ({{ repriced_days() }})
+        or usage_date in ({{ repriced_days('agg_usage_daily') }})
     {% endif %}
 )
 

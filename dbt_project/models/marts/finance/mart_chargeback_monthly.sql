@@ -3,7 +3,7 @@
 -- per-request fee, with the plan in force each day), and the margin. BYOK calls are paid by the
 -- tenant to the provider: they carry the per-request fee but no provider cost.
 with daily as (
-    select * from {{ ref('agg_usage_daily') }}
+    select * from {{ ref('agg_usage_daily_by_tenant') }}
 ),
 
 plans as (

@@ -15,7 +15,7 @@ with computed as (
         sum(unpriced_attempts) as unpriced_attempts,
         cast(sum(total_cost) as {{ money_type() }}) as computed_list_cost,
         cast(sum(net_cost) as {{ money_type() }}) as computed_cost
-    from {{ ref('agg_usage_daily') }}
+    from {{ ref('agg_usage_daily_by_tenant') }}
     where key_source = 'system'
     group by 1, 2, 3
 ),
