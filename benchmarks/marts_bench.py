@@ -9,7 +9,9 @@ project's pipeline, and then, each timed on its own copy of that warehouse:
           rows the run writes: on a first build, every row; unit tests are for CI) and
           `dbt run` (models only);
 * hand    one DuckDB script doing the same pricing (pattern match, version in force, tier,
-          batch, long context, cache components) and the hourly and daily rollups;
+          batch, long context, cache components, contract discount, cache savings) and the
+          hourly and daily rollups with every measure the marts have; both are checked to agree
+          on the row count and every measure's total at both grains (`same_rollups`);
 * incr    one more hour of events ingested, then `dbt build` again (incremental models);
 * publish the marts published to the read-only DuckDB file BI tools read (with its indexes);
 * queries the queries a dashboard runs, 20 times each, on the published file (what a BI tool
@@ -289,6 +291,7 @@ def copy_of(warehouse: Path, name: str) -> Path:
     shutil.rmtree(target.parent, ignore_errors=True)
     target.parent.mkdir(parents=True)
     shutil.copyfile(warehouse, target)
+    os.sync()  # the copy's write-back is not part of what the next step times
     return target
 
 
