@@ -111,13 +111,14 @@ where {{ bucket }} >= {{ lookback_start(bucket) }}
 {%- endmacro %}
 
 {#
-  Post-hook of a day-grain incremental model built from the day rollup `rollup`: delete+insert
-  replaces only the days its new rows hold, so a day the rollup no longer has would stay.
+  Post-hook of an incremental model built from the rollup `rollup` by its `bucket` column:
+  delete+insert replaces only the buckets its new rows hold, so a bucket the rollup no longer has
+  would stay.
 #}
-{% macro delete_days_missing_from(rollup) -%}
+{% macro delete_buckets_missing_from(rollup, bucket) -%}
 {%- if target.type != 'spark' and is_incremental() -%}
 delete from {{ this }}
-where usage_date not in (select distinct usage_date from {{ ref(rollup) }})
+where {{ bucket }} not in (select distinct {{ bucket }} from {{ ref(rollup) }})
 {%- endif -%}
 {%- endmacro %}
 

@@ -352,6 +352,7 @@ def assert_rollups_count_the_attempts(
     ]
     if hourly:
         rollups.append(("agg_usage_hourly", "usage_hour", "hour"))
+        rollups.append(("mart_token_trend_hourly", "usage_hour", "hour"))
     for table, bucket, grain in rollups:
         rolled_up = f"""select {bucket} as bucket, sum(attempts) as a from marts.{table}
             where {bucket} >= date '{since}' group by 1 order by 1"""

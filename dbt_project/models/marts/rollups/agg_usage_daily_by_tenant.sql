@@ -8,7 +8,7 @@
     unique_key='usage_date',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ delete_days_missing_from('agg_usage_daily') }}",
+    post_hook="{{ delete_buckets_missing_from('agg_usage_daily', 'usage_date') }}",
 ) }}
 
 with daily as (
