@@ -42,6 +42,26 @@ from orchestration.settings import DBT_BUILD_ARGS, DBT_PROJECT_DIR, REPO_ROOT, S
 DBT = str(Path(sys.executable).with_name("dbt"))
 END = datetime(2026, 11, 20, 18, tzinfo=UTC)
 
+# What both hand-written rollups compute per bucket (the marts' usage_rollup() measures).
+HAND_ROLLUP_MEASURES = """count(*) as attempts,
+    sum(case when attempt = 1 then 1 else 0 end) as requests,
+    sum(case when attempt > 1 then 1 else 0 end) as retries,
+    sum(case when status <> 'ok' then 1 else 0 end) as errors,
+    sum(case when status = 'rate_limited' then 1 else 0 end) as rate_limited,
+    sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
+    sum(input_tokens) as input_tokens, sum(uncached_input_tokens) as uncached_input_tokens,
+    sum(cache_read_tokens) as cache_read_tokens, sum(cache_write_tokens) as cache_write_tokens,
+    sum(output_tokens) as output_tokens, sum(reasoning_tokens) as reasoning_tokens,
+    coalesce(sum(uncached_input_cost), 0) as uncached_input_cost,
+    coalesce(sum(cache_read_cost), 0) as cache_read_cost,
+    coalesce(sum(cache_write_cost), 0) as cache_write_cost,
+    coalesce(sum(output_cost), 0) as output_cost,
+    coalesce(sum(total_cost), 0) as total_cost, coalesce(sum(net_cost), 0) as net_cost,
+    coalesce(sum(cache_savings), 0) as cache_savings,
+    sum(latency_ms) as latency_sum_ms, count(latency_ms) as latency_count,
+    quantile_cont(latency_ms, 0.5) as latency_p50_ms,
+    quantile_cont(latency_ms, 0.95) as latency_p95_ms"""
+
 HAND_SQL = """
 set TimeZone = 'UTC';
 create or replace table book as
@@ -155,45 +175,11 @@ select *, cast(total_cost * (1 - coalesce(contract_discount_pct, 0)) as decimal(
 from totals;
 create or replace table hourly as
 select date_trunc('hour', event_at) as usage_hour, tenant_id, user_id, feature, agent, action_type,
-       provider, model, region, key_source, status, count(*) as attempts,
-       sum(case when attempt = 1 then 1 else 0 end) as requests,
-       sum(case when attempt > 1 then 1 else 0 end) as retries,
-       sum(case when status <> 'ok' then 1 else 0 end) as errors,
-       sum(case when status = 'rate_limited' then 1 else 0 end) as rate_limited,
-       sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
-       sum(input_tokens) as input_tokens, sum(uncached_input_tokens) as uncached_input_tokens,
-       sum(cache_read_tokens) as cache_read_tokens, sum(cache_write_tokens) as cache_write_tokens,
-       sum(output_tokens) as output_tokens, sum(reasoning_tokens) as reasoning_tokens,
-       coalesce(sum(uncached_input_cost), 0) as uncached_input_cost,
-       coalesce(sum(cache_read_cost), 0) as cache_read_cost,
-       coalesce(sum(cache_write_cost), 0) as cache_write_cost,
-       coalesce(sum(output_cost), 0) as output_cost,
-       coalesce(sum(total_cost), 0) as total_cost, coalesce(sum(net_cost), 0) as net_cost,
-       coalesce(sum(cache_savings), 0) as cache_savings,
-       sum(latency_ms) as latency_sum_ms, count(latency_ms) as latency_count,
-       quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-       quantile_cont(latency_ms, 0.95) as latency_p95_ms
+       provider, model, region, key_source, status, {measures}
 from priced group by all order by usage_hour;
 create or replace table daily as
 select cast(event_at as date) as usage_date, tenant_id, user_id, feature, agent, action_type,
-       provider, model, region, key_source, status, count(*) as attempts,
-       sum(case when attempt = 1 then 1 else 0 end) as requests,
-       sum(case when attempt > 1 then 1 else 0 end) as retries,
-       sum(case when status <> 'ok' then 1 else 0 end) as errors,
-       sum(case when status = 'rate_limited' then 1 else 0 end) as rate_limited,
-       sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
-       sum(input_tokens) as input_tokens, sum(uncached_input_tokens) as uncached_input_tokens,
-       sum(cache_read_tokens) as cache_read_tokens, sum(cache_write_tokens) as cache_write_tokens,
-       sum(output_tokens) as output_tokens, sum(reasoning_tokens) as reasoning_tokens,
-       coalesce(sum(uncached_input_cost), 0) as uncached_input_cost,
-       coalesce(sum(cache_read_cost), 0) as cache_read_cost,
-       coalesce(sum(cache_write_cost), 0) as cache_write_cost,
-       coalesce(sum(output_cost), 0) as output_cost,
-       coalesce(sum(total_cost), 0) as total_cost, coalesce(sum(net_cost), 0) as net_cost,
-       coalesce(sum(cache_savings), 0) as cache_savings,
-       sum(latency_ms) as latency_sum_ms, count(latency_ms) as latency_count,
-       quantile_cont(latency_ms, 0.5) as latency_p50_ms,
-       quantile_cont(latency_ms, 0.95) as latency_p95_ms
+       provider, model, region, key_source, status, {measures}
 from priced group by all order by usage_date;
 """
 
@@ -367,6 +353,7 @@ def bench(events: int, folder: Path) -> dict:
         con.execute(
             HAND_SQL.format(
                 book=REPO_ROOT / "seeds" / "price_book.csv",
+                measures=HAND_ROLLUP_MEASURES,
                 contracts=REPO_ROOT / "seeds" / "provider_contracts.csv",
             )
         )

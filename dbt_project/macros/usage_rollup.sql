@@ -1,3 +1,9 @@
+{# The dimensions of the usage rollups, in column order (agg_usage_daily_by_tenant: all but user_id). #}
+{% macro rollup_dimensions(without=[]) -%}
+    {{ return(['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider', 'model',
+               'region', 'key_source', 'status'] | reject('in', without) | list) }}
+{%- endmacro %}
+
 {#
   The measures of the usage rollups, grouped by `bucket` and every dimension, from a CTE named
   `attempts` (fct_llm_attempts rows). Money stays DECIMAL; unpriced attempts add no cost and
@@ -6,16 +12,9 @@
 {% macro usage_rollup(bucket) -%}
 select
     {{ bucket }},
-    tenant_id,
-    user_id,
-    feature,
-    agent,
-    action_type,
-    provider,
-    model,
-    region,
-    key_source,
-    status,
+    {%- for dimension in rollup_dimensions() %}
+    {{ dimension }},
+    {%- endfor %}
     count(*) as attempts,
     sum(case when attempt = 1 then 1 else 0 end) as requests,
     sum(case when attempt > 1 then 1 else 0 end) as retries,
@@ -42,9 +41,7 @@ select
     -- When the row was written: a bucket rebuilt for an attempt that left it is new too.
     {{ run_started_timestamp() }} as priced_at
 from attempts
-group by
-    {{ bucket }}, tenant_id, user_id, feature, agent, action_type, provider, model, region,
-    key_source, status
+group by {{ bucket }}, {{ rollup_dimensions() | join(', ') }}
 {%- endmacro %}
 
 {#

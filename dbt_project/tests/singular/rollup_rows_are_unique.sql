@@ -6,11 +6,9 @@
 -- dimensions) and only the groups with two rows are compared column by column: the same exact
 -- result, without hashing ten text columns into the aggregate of every row (10 M attempts:
 -- 1.6 s instead of 5.7 s).
-{%- set dimensions = ['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider',
-                      'model', 'region', 'key_source', 'status'] %}
-{%- set rollups = [('agg_usage_hourly', 'usage_hour', dimensions),
-                   ('agg_usage_daily', 'usage_date', dimensions),
-                   ('agg_usage_daily_by_tenant', 'usage_date', dimensions | reject('equalto', 'user_id') | list)] %}
+{%- set rollups = [('agg_usage_hourly', 'usage_hour', rollup_dimensions()),
+                   ('agg_usage_daily', 'usage_date', rollup_dimensions()),
+                   ('agg_usage_daily_by_tenant', 'usage_date', rollup_dimensions(without=['user_id']))] %}
 {%- set fast_hash = row_hash(['x']) is not none %}
 with
 {% for rollup, bucket, keys in rollups %}

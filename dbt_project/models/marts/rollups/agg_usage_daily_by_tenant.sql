@@ -21,17 +21,13 @@ with daily as (
     {% endif %}
 )
 
+{%- set dimensions = rollup_dimensions(without=['user_id']) %}
+
 select
     usage_date,
-    tenant_id,
-    feature,
-    agent,
-    action_type,
-    provider,
-    model,
-    region,
-    key_source,
-    status,
+    {%- for dimension in dimensions %}
+    {{ dimension }},
+    {%- endfor %}
     {%- for measure in ['attempts', 'requests', 'retries', 'errors', 'rate_limited',
                         'unpriced_attempts', 'input_tokens', 'uncached_input_tokens',
                         'cache_read_tokens', 'cache_write_tokens', 'output_tokens',
@@ -44,6 +40,5 @@ select
     {%- endfor %}
     {{ run_started_timestamp() }} as priced_at
 from daily
-group by
-    usage_date, tenant_id, feature, agent, action_type, provider, model, region, key_source, status
+group by usage_date, {{ dimensions | join(', ') }}
 order by usage_date
