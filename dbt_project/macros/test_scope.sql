@@ -71,10 +71,12 @@
     {{ return('') }}
 {%- endmacro %}
 
-{# The key columns of a uniqueness test of the node being compiled (none for other tests). #}
+{# The key columns of a uniqueness test of the node being compiled (none for other tests, and for
+   one scoped to its changed rows only: below). #}
 {% macro uniqueness_test_keys() -%}
     {%- set test = model.get('test_metadata') if model is mapping else none -%}
-    {%- if not test -%}
+    {%- set meta = model.get('config', {}).get('meta') if test else none -%}
+    {%- if not test or (meta is mapping and meta.get('scope_by_key') == false) -%}
         {{ return(none) }}
     {%- elif test.get('name') == 'unique' -%}
         {{ return([test.get('kwargs', {}).get('column_name')]) }}
@@ -87,7 +89,10 @@
 {#
   dbt's own hook for generic tests (not_null, unique, accepted_values, column_checks, ...):
   the `where` config of a test, and the test scope above. A uniqueness test keeps every row
-  whose key a changed row has, so that a new row repeating an old key is still caught.
+  whose key a changed row has, so that a new row repeating an old key is still caught; a test
+  with `meta: {scope_by_key: false}` keeps the changed rows only: for a view whose duplicates
+  can only come from relations that are tested by key themselves (its yml says which), where
+  the key lookup would compute the whole view.
   The relation gets an alias: Spark reads `from t where (x)` as the alias `where` with a column
   list.
 #}

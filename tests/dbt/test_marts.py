@@ -214,19 +214,37 @@ def test_llm_usage_events_has_the_published_names(demo):
     assert check.ours[0] == check.fact[0]
 
 
-def moved_attempt(warehouse: Warehouse, around: datetime, shift: timedelta) -> dict:
-    """The contract fields of a loaded attempt near `around`, its timestamp moved by `shift`."""
+def loaded_attempt(warehouse: Warehouse, condition: str, params: list) -> dict:
+    """The contract fields of the first loaded attempt (by time) that meets `condition`."""
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         row = con.execute(
-            """select * exclude (extra_fields, _source_file, _source_line, _source_record,
-                                 _source_modified_at, _dlt_load_id)
-            from raw.usage_events where "timestamp" >= ? order by "timestamp" limit 1""",
-            [around],
+            f"""select * exclude (extra_fields, _source_file, _source_line, _source_record,
+                                  _source_modified_at, _dlt_load_id)
+            from raw.usage_events where {condition} order by "timestamp", request_id limit 1""",
+            params,
         ).df()
     record = json.loads(row.to_json(orient="records", date_format="iso"))[0]
-    record["timestamp"] = (row["timestamp"][0] + shift).isoformat()
+    record["timestamp"] = row["timestamp"][0]
     return {k: v for k, v in record.items() if v is not None}
+
+
+def moved_attempt(warehouse: Warehouse, around: datetime, shift: timedelta) -> dict:
+    """A loaded attempt near `around`, its timestamp moved by `shift`."""
+    record = loaded_attempt(warehouse, '"timestamp" >= ?', [around])
+    return record | {"timestamp": (record["timestamp"] + shift).isoformat()}
+
+
+def retry_of_attempt(warehouse: Warehouse, around: datetime) -> dict:
+    """A second attempt, a minute later, of a request near `around` that had one attempt."""
+    record = loaded_attempt(
+        warehouse,
+        """"timestamp" >= ? and attempt = 1
+        and request_id not in (select request_id from raw.usage_events where attempt > 1)""",
+        [around],
+    )
+    later = (record["timestamp"] + timedelta(minutes=1)).isoformat()
+    return record | {"timestamp": later, "attempt": 2, "retry_count": 1}
 
 
 def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_path):
@@ -240,7 +258,9 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     records = [event(i, timestamp=f"{END.date()}T18:{i:02d}:00Z", tenant_id="acme",
                      model="gpt-4.1-2025-04-14") for i in range(40)]  # fmt: skip
     records.append(event(99, timestamp=late, tenant_id="acme", model="gpt-4.1-2025-04-14"))
-    write_jsonl(tmp_path / "new" / "events.jsonl", records)
+    # A retry of a request of two days ago: its summary must count the attempt it already had.
+    retry = retry_of_attempt(warehouse, END - timedelta(days=2))
+    write_jsonl(tmp_path / "new" / "events.jsonl", [*records, retry])
     warehouse.ingest(tmp_path / "new")
     # A corrected price for gpt-4o-mini, effective before any event: history is re-priced.
     book = tmp_path / "my_prices.csv"
@@ -259,6 +279,9 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
         warehouse, "select count(*) as n from marts.fct_llm_attempts where request_id like 'req-%'"
     )
     assert new.n[0] == 41  # the new hour and the late event were priced incrementally
+    retried = q(warehouse, f"""select attempts, retries from marts.fct_llm_requests
+        where request_id = '{retry["request_id"]}'""")  # fmt: skip
+    assert (retried.attempts[0], retried.retries[0]) == (2, 1)
 
     full = Warehouse(tmp_path / "full")
     full.root.mkdir()
@@ -266,12 +289,12 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     result = dbt("build", "--full-refresh", warehouse=full.path)
     assert result.returncode == 0, result.stdout[-3000:]
     for table, key in (("agg_usage_hourly", "usage_hour"), ("agg_usage_daily", "usage_date"),
-                       ("agg_usage_daily_by_tenant", "usage_date"),
-                       ("fct_llm_requests", "request_id")):  # fmt: skip
+                       ("agg_usage_daily_by_tenant", "usage_date")):  # fmt: skip
         sql = f"select {key}, sum(attempts) as a, sum(total_cost) as c, sum(net_cost) as n from marts.{table} group by 1 order by 1"
-        if table == "fct_llm_requests":
-            sql = "select count(*) as a, sum(total_cost) as c, sum(net_cost) as n from marts.fct_llm_requests"
         pd.testing.assert_frame_equal(q(warehouse, sql), q(full, sql))
+    # Every request's summary, column by column (when it was priced aside).
+    requests = "select * exclude (priced_at) from marts.fct_llm_requests order by request_id"
+    pd.testing.assert_frame_equal(q(warehouse, requests), q(full, requests))
     rate_limits = """select usage_date, tier, tenant_id, sum(attempts) as a, sum(rate_limited) as r,
         sum(succeeded) as s from marts.mart_rate_limits group by all order by all"""
     pd.testing.assert_frame_equal(q(warehouse, rate_limits), q(full, rate_limits))

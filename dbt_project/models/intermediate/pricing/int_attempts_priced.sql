@@ -33,32 +33,43 @@ fingerprints as (
     select * from {{ ref('int_model_price_fingerprints') }}
 ),
 
-{% if is_incremental_with('load_id') %}
-stored as (
-    select distinct provider, model, price_fingerprint from {{ this }}
-),
-
-repriced_models as (
+{% set incremental = is_incremental_with('load_id') %}
+{% if incremental %}
+{#- The models whose fingerprint is not on their stored rows: all their attempts are re-priced.
+    Both are looked up first, so that a run with no price change filters the events by a
+    literal load id, which the engine applies as it scans the raw table; a subquery's value, or
+    an `or`, is applied only once every row of history is read and typed (10 M: 0.9 -> 0.1 s). -#}
+{%- set repriced_models_sql -%}
     select fingerprints.provider, fingerprints.model
-    from fingerprints
-    left join stored
+    from {{ ref('int_model_price_fingerprints') }} as fingerprints
+    left join (select distinct provider, model, price_fingerprint from {{ this }}) as stored
         on fingerprints.provider = stored.provider
         and fingerprints.model = stored.model
         and fingerprints.price_fingerprint = stored.price_fingerprint
     where stored.model is null
+{%- endset -%}
+{%- set last_load = query_value("select coalesce(max(load_id), '') from " ~ this) -%}
+{%- set any_repriced = query_value("select count(*) from (" ~ repriced_models_sql ~ " limit 1) as repriced")
+    if execute else 1 -%}
+{% if any_repriced %}
+repriced_models as (
+    {{ repriced_models_sql }}
 ),
+{% endif %}
 {% endif %}
 
 attempts as (
     select events.*
     from {{ ref('stg_usage_logs__events') }} as events
-    {% if is_incremental_with('load_id') %}
-    where events.load_id > (select coalesce(max(load_id), '') from {{ this }})
+    {% if incremental %}
+    where events.load_id > {{ sql_literal(last_load) }}
+        {%- if any_repriced %}
         or exists (
             select 1 from repriced_models
             where repriced_models.provider = events.provider
                 and repriced_models.model = events.model
         )
+        {%- endif %}
     {% endif %}
 ),
 

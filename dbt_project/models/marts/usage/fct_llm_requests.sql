@@ -7,71 +7,145 @@
     on_schema_change='append_new_columns',
 ) }}
 
+{% set incremental = is_incremental_with('priced_at') %}
+{% if incremental and execute %}
+{#- The attempts (re)priced since the last run, and the earliest time any attempt of their
+    requests can have: theirs, or a stored request's first attempt. Looked up first, so that the
+    attempts are filtered by literal times, which skip the history's row groups. -#}
+{%- set last_priced = query_value("select max(priced_at) from " ~ this) -%}
+{%- set changed_sql = "select request_id, event_at from " ~ ref('fct_llm_attempts')
+    ~ (" where priced_at > " ~ timestamp_literal(last_priced) if last_priced is not none else "") -%}
+{%- set earliest = query_value("select least(min(changed.event_at), min(stored.first_seen_at)) from ("
+    ~ changed_sql ~ ") as changed left join " ~ this ~ " as stored on stored.request_id = changed.request_id") -%}
+{% endif %}
 with attempts as (
     select * from {{ ref('fct_llm_attempts') }}
-    {% if is_incremental_with('priced_at') %}
-    where request_id in (
-        select request_id from {{ ref('fct_llm_attempts') }}
-        where priced_at > (select max(priced_at) from {{ this }})
-    )
+    {% if incremental and earliest is none %}
+    where 1 = 0
+    {% elif incremental %}
+    where event_at >= {{ timestamp_literal(earliest) }}
+        and request_id in (
+            select request_id from {{ ref('fct_llm_attempts') }}
+            {%- if last_priced is not none %}
+            where priced_at > {{ timestamp_literal(last_priced) }}
+            {%- endif %}
+        )
     {% endif %}
 ),
 
-summed as (
+-- Most requests have one attempt: their row is that attempt's, with no grouping and no join.
+-- Only the retried ones (an attempt > 1) are grouped, and joined back to their last attempt
+-- for its dimensions (10 M attempts: 11 -> 5 s). Each measure is written once, for both.
+{%- set b, m = dbt.type_bigint(), money_type() %}
+{%- set dimensions = ['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider', 'model',
+                      'status', 'session_id'] %}
+{%- set measures = [
+    ('input_tokens', 'input_tokens', b), ('cache_read_tokens', 'cache_read_tokens', b),
+    ('cache_write_tokens', 'cache_write_tokens', b), ('output_tokens', 'output_tokens', b),
+    ('total_tokens', 'total_tokens', b),
+    ('unpriced_attempts', 'case when is_priced then 0 else 1 end', b),
+    ('priced_cost', 'total_cost', m),
+    ('failed_attempts_cost', "case when status <> 'ok' then total_cost else 0 end", m),
+    ('priced_net_cost', 'net_cost', m),
+] %}
+retried as (
+    select distinct request_id from attempts where attempt > 1
+),
+
+single_attempt as (
     select
         request_id,
-        count(*) as attempts,
-        count(*) - 1 as retries,
+        {%- for dimension in dimensions %}
+        {{ dimension }},
+        {%- endfor %}
+        cast(1 as {{ b }}) as attempts,
+        event_at as first_seen_at,
+        event_at as last_seen_at,
+        {%- for name, expression, type in measures %}
+        cast({{ expression }} as {{ type }}) as {{ name }},
+        {%- endfor %}
+        priced_at
+    from attempts
+    where attempt = 1
+        and not exists (select 1 from retried where retried.request_id = attempts.request_id)
+),
+
+retried_attempts as (
+    select attempts.*
+    from attempts
+    inner join retried on attempts.request_id = retried.request_id
+),
+
+retried_summed as (
+    select
+        request_id,
+        cast(count(*) as {{ b }}) as attempts,
         max(attempt) as last_attempt,
         min(event_at) as first_seen_at,
         max(event_at) as last_seen_at,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens,
-        sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
-        cast(sum(total_cost) as {{ money_type() }}) as priced_cost,
-        cast(sum(case when status <> 'ok' then total_cost else 0 end) as {{ money_type() }}) as failed_attempts_cost,
-        cast(sum(net_cost) as {{ money_type() }}) as priced_net_cost,
+        {%- for name, expression, type in measures %}
+        cast(sum({{ expression }}) as {{ type }}) as {{ name }},
+        {%- endfor %}
         max(priced_at) as priced_at
-    from attempts
+    from retried_attempts
     group by request_id
+),
+
+retried_request as (
+    select
+        retried_summed.request_id,
+        {%- for dimension in dimensions %}
+        final_attempt.{{ dimension }},
+        {%- endfor %}
+        retried_summed.attempts,
+        retried_summed.first_seen_at,
+        retried_summed.last_seen_at,
+        {%- for name, expression, type in measures %}
+        retried_summed.{{ name }},
+        {%- endfor %}
+        retried_summed.priced_at
+    from retried_summed
+    inner join retried_attempts as final_attempt
+        on retried_summed.request_id = final_attempt.request_id
+        and retried_summed.last_attempt = final_attempt.attempt
+),
+
+requests as (
+    select * from single_attempt
+    union all
+    select * from retried_request
 ),
 
 final as (
     select
-        summed.request_id,
-        final_attempt.tenant_id,
-        final_attempt.user_id,
-        final_attempt.feature,
-        final_attempt.agent,
-        final_attempt.action_type,
-        final_attempt.provider,
-        final_attempt.model,
-        final_attempt.status as final_status,
-        final_attempt.session_id,
-        summed.attempts,
-        summed.retries,
-        summed.first_seen_at,
-        summed.last_seen_at,
-        summed.input_tokens,
-        summed.cache_read_tokens,
-        summed.cache_write_tokens,
-        summed.output_tokens,
-        summed.total_tokens,
-        summed.unpriced_attempts,
-        summed.unpriced_attempts = 0 as is_fully_priced,
+        request_id,
+        tenant_id,
+        user_id,
+        feature,
+        agent,
+        action_type,
+        provider,
+        model,
+        status as final_status,
+        session_id,
+        attempts,
+        attempts - 1 as retries,
+        first_seen_at,
+        last_seen_at,
+        input_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        output_tokens,
+        total_tokens,
+        unpriced_attempts,
+        unpriced_attempts = 0 as is_fully_priced,
         -- NULL when any attempt is unpriced: a partial sum would look like a real total.
-        case when summed.unpriced_attempts = 0 then summed.priced_cost end as total_cost,
-        summed.priced_cost,
-        summed.failed_attempts_cost,
-        case when summed.unpriced_attempts = 0 then summed.priced_net_cost end as net_cost,
-        summed.priced_at
-    from summed
-    inner join attempts as final_attempt
-        on summed.request_id = final_attempt.request_id
-        and summed.last_attempt = final_attempt.attempt
+        case when unpriced_attempts = 0 then priced_cost end as total_cost,
+        priced_cost,
+        failed_attempts_cost,
+        case when unpriced_attempts = 0 then priced_net_cost end as net_cost,
+        priced_at
+    from requests
 )
 
 select * from final
