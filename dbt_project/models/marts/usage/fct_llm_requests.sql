@@ -11,7 +11,7 @@
 {% if incremental and execute %}
 {#- The attempts (re)priced since the last run, and the earliest time any attempt of their
     requests can have: theirs, or a stored request's first attempt. Looked up first, so that the
-    attempts are filtered by literal times, which skip the history's row groups. -#}
+    attempts are filtered by literal times, which the engine applies as it scans. -#}
 {%- set last_priced = query_value("select max(priced_at) from " ~ this) -%}
 {%- set changed_sql = "select request_id, event_at from " ~ ref('fct_llm_attempts')
     ~ (" where priced_at > " ~ timestamp_literal(last_priced) if last_priced is not none else "") -%}
@@ -24,18 +24,13 @@ with attempts as (
     where 1 = 0
     {% elif incremental %}
     where event_at >= {{ timestamp_literal(earliest) }}
-        and request_id in (
-            select request_id from {{ ref('fct_llm_attempts') }}
-            {%- if last_priced is not none %}
-            where priced_at > {{ timestamp_literal(last_priced) }}
-            {%- endif %}
-        )
+        and request_id in (select request_id from ({{ changed_sql }}) as changed)
     {% endif %}
 ),
 
 -- Most requests have one attempt: their row is that attempt's, with no grouping and no join.
 -- Only the retried ones (an attempt > 1) are grouped, and joined back to their last attempt
--- for its dimensions (10 M attempts: 11 -> 5 s). Each measure is written once, for both.
+-- for its dimensions (10 M attempts: 11.0 -> 6.2 s). Each measure is written once, for both.
 {%- set b, m = dbt.type_bigint(), money_type() %}
 {%- set dimensions = ['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider', 'model',
                       'status', 'session_id'] %}
