@@ -56,7 +56,7 @@
     {%- if not test_scope_is_changed() or flags.FULL_REFRESH -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set names = adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list -%}
+    {%- set names = relation_column_names(relation) -%}
     {%- if 'priced_at' in names -%}
         {{ return('priced_at >= ' ~ run_started_timestamp()) }}
     {%- endif -%}
@@ -69,6 +69,22 @@
         {%- endif -%}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+{#
+  The lower-cased column names of `relation`. A mart's are read from its yml, which describes
+  every column the built mart has and no other (tests/dbt/test_marts.py checks it): no catalog
+  query per test (dbt's column lookup was about a sixth of a no-change `dbt build`'s CPU).
+  Other relations are asked for their columns.
+#}
+{% macro relation_column_names(relation) -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.schema == 'marts' and node.columns
+           and (node.alias | lower) == (relation.identifier | lower)
+           and (node.schema | lower) == (relation.schema | lower) -%}
+        {{ return(node.columns.keys() | map('lower') | list) }}
+    {%- endfor -%}
+    {{ return(adapter.get_columns_in_relation(relation) | map(attribute='name') | map('lower') | list) }}
 {%- endmacro %}
 
 {# The key columns of a uniqueness test of the node being compiled (none for other tests, and for
