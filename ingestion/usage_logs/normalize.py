@@ -206,7 +206,10 @@ extracted as (
 raw_values as (
     select _source_file, _source_modified_at, _source_line, _source_record, line, v,
         v is not null as is_json,
-        v is not null and starts_with(ltrim(line), '{{') as is_object,
+        -- JSON's white space (ltrim alone trims spaces only); ltrim copies the line, so only a
+        -- line that does not start with '{{' pays for it.
+        v is not null and (starts_with(line, '{{') or starts_with(ltrim(line, e' \\t\\r\\n'), '{{'))
+            as is_object,
         {raw_cols}
     from extracted
 ),

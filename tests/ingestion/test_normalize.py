@@ -283,6 +283,13 @@ def test_integral_floats_and_numeric_strings_are_accepted():
     assert (row["input_tokens"], row["output_tokens"]) == (1200, 30)
 
 
+def test_an_object_after_leading_white_space_is_still_an_object():
+    text = "  \t" + json.dumps(event(1)) + "\n " + json.dumps([1, 2])
+    events, quarantine = normalize_text(text)
+    assert [e["request_id"] for e in events] == [event(1)["request_id"]]
+    assert [(q["_source_line"], q["reason"]) for q in quarantine] == [(2, "not_a_json_object")]
+
+
 def test_line_numbers_raw_text_blank_lines_and_crlf():
     text = json.dumps(event(1)) + "\r\n\r\n" + "oops\r\n" + json.dumps(event(2))  # no final newline
     events, quarantine = normalize_text(text)
