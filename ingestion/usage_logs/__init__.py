@@ -82,7 +82,7 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
                     yield batch.events
                 else:
                     staged.write(batch.events)
-            empty_events = batch.events.slice(0, 0)
+            empty_events = batch.events.schema.empty_table()
             # Yielded even when empty, so that the quarantine table exists from the first run on.
             yield dlt.mark.with_hints(batch.quarantine, QUARANTINE_HINTS, create_table_variant=True)
         if staged is not None and staged.rows:

@@ -29,7 +29,7 @@ from ingestion.usage_logs.settings import (
 )
 
 # Every JSON key we read: contract fields, then aliases.
-_KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
+KNOWN_KEYS = list(CONTRACT_FIELDS) + list(ALIASES)
 SCAN_CHUNK_ROWS = 16_384  # Arrow batches small enough for DuckDB to scan on every core
 OUTPUT_BATCH_ROWS = 100_000
 THREADS = 2
@@ -124,18 +124,18 @@ def _struct_type(extra_keys: tuple[str, ...]) -> str:
     A single pass over each object (JSON numbers, booleans and nested values of known keys come
     back as their JSON text, as json_extract_string gives them).
     """
-    fields = {k: "VARCHAR" for k in _KEYS} | {k: "JSON" for k in extra_keys}
+    fields = {k: "VARCHAR" for k in KNOWN_KEYS} | {k: "JSON" for k in extra_keys}
     return json.dumps(fields).replace("'", "''")
 
 
 def _known_keys_patch() -> str:
     """A JSON merge patch that deletes every known key, leaving only the extra fields."""
-    return "{" + ",".join(f'"{k}":null' for k in _KEYS) + "}"
+    return "{" + ",".join(f'"{k}":null' for k in KNOWN_KEYS) + "}"
 
 
 def _extras_per_line() -> str:
     """Extra fields found line by line (a second parse): for batches with many extra keys."""
-    known_values = "list_count([" + ", ".join(f'v."{k}"' for k in _KEYS) + "])"
+    known_values = "list_count([" + ", ".join(f'v."{k}"' for k in KNOWN_KEYS) + "])"
     # A record has an extra field with a value exactly when it holds more non-null values than
     # its known keys do; merging into '{}' then drops null-valued extras.
     return f"""case when is_valid and list_count(json_extract_string(line, '$.*')) > {known_values}
@@ -161,8 +161,8 @@ def plain_extra_keys(keys: list[str]) -> tuple[str, ...] | None:
     Struct field names must be unique ignoring case, so a key that differs from another only in
     case (or is not a plain name, or one of too many) sends the batch to the per-line check.
     """
-    known = {k.lower() for k in _KEYS}
-    extra = sorted(set(keys) - set(_KEYS))
+    known = {k.lower() for k in KNOWN_KEYS}
+    extra = sorted(set(keys) - set(KNOWN_KEYS))
     folded = {k.lower() for k in extra}
     if (
         len(extra) > MAX_EXTRA_KEYS
@@ -175,14 +175,18 @@ def plain_extra_keys(keys: list[str]) -> tuple[str, ...] | None:
 
 
 @lru_cache(maxsize=64)
-def build_checked_sql(extra_keys: tuple[str, ...] | None = None, guarded: bool = True) -> str:
+def build_checked_sql(
+    extra_keys: tuple[str, ...] | None = None, guarded: bool = True, parsed: bool = False
+) -> str:
     """The checks over a `lines` CTE; `extra_keys` are all extra keys of its lines (None: unknown).
 
     `guarded` parses each line under try(), so that malformed JSON is a NULL rather than an error
     for the whole query. try() costs about a quarter of the parse, so batches are first parsed
     unguarded and only a batch that holds malformed JSON is parsed again guarded.
+    `parsed`: `lines` already has `v`, the struct json_transform would give (DuckDB's read_json
+    parsed the records, direct_json.py).
     """
-    parse = f"json_transform(line, '{_struct_type(extra_keys or ())}')"
+    parse = "v" if parsed else f"json_transform(line, '{_struct_type(extra_keys or ())}')"
     raw_cols = ",\n        ".join(f"{_raw(f)} as r_{f}" for f in CONTRACT_FIELDS)
     numeric = [f for f, kind in CONTRACT_FIELDS.items() if kind in ("int", "decimal")]
     number_cols = ",\n        ".join(f"try_cast(r_{f} as double) as n_{f}" for f in numeric)
@@ -294,21 +298,28 @@ QUARANTINE_COLUMNS = [
 
 
 def normalize_sql(
-    lines_sql: str, extra_keys: tuple[str, ...] | None = None, guarded: bool = True
+    lines_sql: str,
+    extra_keys: tuple[str, ...] | None = None,
+    guarded: bool = True,
+    parsed: bool = False,
 ) -> str:
     """The whole normalisation over `lines_sql`, a query with the columns
-    _source_file, _source_modified_at, _source_line, _source_record, line."""
+    _source_file, _source_modified_at, _source_line, _source_record, line (and v when `parsed`)."""
     return f"""
 with lines as ({lines_sql}),
-{build_checked_sql(extra_keys, guarded).strip()}
+{build_checked_sql(extra_keys, guarded, parsed).strip()}
 """
 
 
-def _final_sql(
-    lines_sql: str, extra_keys: tuple[str, ...] | None = None, guarded: bool = True
+def final_sql(
+    lines_sql: str,
+    extra_keys: tuple[str, ...] | None = None,
+    guarded: bool = True,
+    parsed: bool = False,
 ) -> str:
+    """Event columns plus `reason` and `raw_text` (set for bad lines) over `lines_sql`."""
     return f"""
-with checked as ({normalize_sql(lines_sql, extra_keys, guarded)})
+with checked as ({normalize_sql(lines_sql, extra_keys, guarded, parsed)})
 select
     {EVENT_COLUMNS},
     reason,
@@ -373,10 +384,13 @@ def _line_batches(
         yield pa.Table.from_batches(pending)
 
 
-def _split(out: pa.Table) -> NormalizedBatch:
+def split_checked(out: pa.Table) -> NormalizedBatch:
+    """Checked rows (final_sql's columns) as warehouse-ready events and quarantine rows."""
     reasons = out.column("reason")
     if reasons.null_count == out.num_rows:  # the common case: nothing to quarantine
-        events, quarantine = out, out.slice(0, 0)
+        # An empty table, not a slice: a slice would keep the batch's memory alive while dlt
+        # holds the quarantine item (DuckDB exports a batch's columns as one allocation).
+        events, quarantine = out, out.schema.empty_table()
     else:
         bad = pc.is_valid(reasons)
         events, quarantine = out.filter(pc.invert(bad)), out.filter(bad)
@@ -423,8 +437,8 @@ def _normalize_table(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> Normali
 
 def _normalize_registered(cursor: duckdb.DuckDBPyConnection, guarded: bool) -> NormalizedBatch:
     extra_keys = plain_extra_keys(_top_level_keys(cursor, "arrow_lines", guarded))
-    sql = _final_sql("select * from arrow_lines", extra_keys, guarded)
-    return _split(cursor.sql(sql).to_arrow_table())
+    sql = final_sql("select * from arrow_lines", extra_keys, guarded)
+    return split_checked(cursor.sql(sql).to_arrow_table())
 
 
 def _top_level_keys(cursor: duckdb.DuckDBPyConnection, table: str, guarded: bool) -> list[str]:

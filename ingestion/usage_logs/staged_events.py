@@ -80,7 +80,7 @@ class StagedEvents:
             events, LOAD_ID_COLUMN, pa.string(), self.load_id, nullable=False
         )
         if self._writer is None:
-            self._empty = events.slice(0, 0)
+            self._empty = events.schema.empty_table()
             self._writer = pq.ParquetWriter(
                 self.path,
                 table.schema,

@@ -17,12 +17,16 @@ from tests.conftest import Warehouse, event, write_jsonl
 EVENT_COLUMNS = "request_id, attempt, timestamp, tenant_id, input_tokens, output_tokens, cache_read_tokens, extra_fields"
 
 
-@pytest.fixture(params=["python", "duckdb"])
+@pytest.fixture(params=["python", "duckdb", "duckdb_lines"])
 def reader(request, monkeypatch) -> str:
-    """Run each test with both readers: pooled Python lines, and DuckDB reading the file itself."""
-    if request.param == "duckdb":
+    """Run each test with every reader: pooled Python lines, and DuckDB reading the file itself,
+    with read_json where a file allows it (direct_json.py) or with the line reader only.
+    Returns the reader's name as raw.usage_log_files records it."""
+    if request.param.startswith("duckdb"):
         monkeypatch.setattr(helpers, "SMALL_FILE_BYTES", 0)
-    return request.param
+    if request.param == "duckdb_lines":
+        monkeypatch.setattr(helpers, "DIRECT_JSON", False)
+    return request.param.split("_")[0]
 
 
 def corrupt_file(path: Path, n: int = 1000) -> dict[int, str]:
