@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import datetime
 
 import duckdb
@@ -80,13 +81,15 @@ class DirectJsonRead:
         sql = final_sql(records, extra, guarded=False, parsed=True)
         cursor = self.con.cursor()
         try:
-            for batch in _read_ahead(cursor, sql):
-                checked = self._numbered(batch)
-                if checked.column("reason").null_count < checked.num_rows:
-                    # A bad record: the line reader keeps its raw text for the quarantine.
-                    return
-                self.lines_done += checked.num_rows
-                yield split_checked(checked)
+            # Closed before the cursor is: a batch being read ahead is waited for first.
+            with closing(_read_ahead(cursor, sql)) as batches:
+                for batch in batches:
+                    checked = self._numbered(batch)
+                    if checked.column("reason").null_count < checked.num_rows:
+                        # A bad record: the line reader keeps its raw text for the quarantine.
+                        return
+                    self.lines_done += checked.num_rows
+                    yield split_checked(checked)
             self.complete = True
         except duckdb.Error as exc:
             log.info(

@@ -220,3 +220,35 @@ def test_a_byte_order_mark_sends_the_file_to_the_line_reader(
     warehouse.ingest(logs)
     assert spy.lines_done == [0]
     assert tables(warehouse) == line_reader_result(logs, tmp_path / "reference", monkeypatch)
+
+
+@pytest.mark.parametrize("direct", [True, False], ids=["read_json_first", "line_reader"])
+@pytest.mark.parametrize(
+    "line_end", [b"\r\n", b"\r"], ids=["crlf_after_lf_lines", "lone_cr_between_objects"]
+)
+def test_mixed_line_ends_keep_the_python_readers_line_numbers(
+    direct: bool, line_end: bytes, spy: Spy, warehouse: Warehouse, tmp_path: Path, monkeypatch
+):
+    """DuckDB's line scan would cut these files elsewhere than at each LF: they go to Python."""
+    monkeypatch.setattr(helpers, "DIRECT_JSON", direct)
+    logs = tmp_path / "logs"
+    records: list[dict | str] = [event(i) for i in range(1, 101)]
+    records[59] = "not json"
+    path = write_jsonl(logs / "app.jsonl", records)
+    lines = path.read_bytes().split(b"\n")
+    lines[29] += line_end if line_end == b"\r" else b"\r"  # line 30 ends "\r\n" or "\r" + line 31
+    if line_end == b"\r":
+        lines[29:31] = [lines[29] + lines[30]]  # a lone CR between the objects of lines 30, 31
+    path.write_bytes(b"\n".join(lines))
+    report = warehouse.ingest(logs)
+    got = tables(warehouse)
+    with monkeypatch.context() as m:
+        m.setattr(helpers, "SMALL_FILE_BYTES", 10**12)  # the pooled Python reader
+        reference = Warehouse(tmp_path / "reference")
+        reference.ingest(logs)
+    assert got == tables(reference)
+    bad = 59 if line_end == b"\r" else 60
+    assert [line for line, *_ in got[QUARANTINE]][-1] == bad
+    assert report.records_read == len(path.read_bytes().rstrip(b"\n").split(b"\n"))
+    row = warehouse.query("select reader from raw.usage_log_files")
+    assert row == [("python",)]
