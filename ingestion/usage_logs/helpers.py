@@ -245,14 +245,11 @@ def _line_ends_cut_alike(item: FileItemDict, tally: FileTally) -> bool:
     uncompressed files only (reading one costs ~0.3 s per 600 MB, so not before read_json, whose
     key pass already sends such a file here); others are taken as they are.
     """
-    if tally.file_format != "jsonl" or not _is_local(item):
+    if tally.file_format != "jsonl" or not _is_local(item) or _is_gzip(item):
         return True
     cr = lf = crlf = 0
     previous_cr = False
     with open(item.local_file_path, "rb") as raw:
-        if raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC:
-            return True
-        raw.seek(0)
         while block := raw.read(16 * 1024 * 1024):
             if previous_cr and block.startswith(b"\n"):
                 crlf += 1
@@ -268,13 +265,15 @@ def _is_local(item: FileItemDict) -> bool:
     return "file" in fs.protocol or "local" in fs.protocol
 
 
+def _is_gzip(item: FileItemDict) -> bool:
+    with item.open(mode="rb", compression="disable") as raw:
+        return raw.read(len(GZIP_MAGIC)) == GZIP_MAGIC
+
+
 def _direct_json_eligible(item: FileItemDict, tally: FileTally) -> bool:
     """May DuckDB's read_json parse this file (direct_json.py), rather than the line reader?"""
-    if not DIRECT_JSON or tally.file_format != "jsonl":
-        return False
     # DuckDB would un-gzip the file twice (key pass, then records): the line reader does it once.
-    with item.open(mode="rb", compression="disable") as raw:
-        return raw.read(len(GZIP_MAGIC)) != GZIP_MAGIC
+    return DIRECT_JSON and tally.file_format == "jsonl" and not _is_gzip(item)
 
 
 class _Pool:

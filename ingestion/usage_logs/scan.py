@@ -77,6 +77,8 @@ def file_records_sql(path: str, file_url: str, modified_at: datetime, keys: dict
     type), with the columns the normaliser expects; `_source_line` is 0 (numbered by the caller)."""
     columns = "{" + ", ".join(f"{_literal(k)}: {_literal(t)}" for k, t in keys.items()) + "}"
     fields = ", ".join(f'"{k}" := "{k}"' for k in keys)
+    # `line` only feeds the checks' object test: a record with a bad value never leaves the
+    # caller, which has the line reader read it with its text.
     return (
         f"select {_source_columns(file_url, modified_at, '0')}, '{{' as line, "
         f"struct_pack({fields}) as v "
