@@ -14,16 +14,20 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from orchestration.dagster_instance import write_dagster_yaml
+from orchestration.preflight import check_configuration
 from orchestration.settings import (
     DAGSTER_UI_URL,
     DBT_PROJECT_DIR,
     REPO_ROOT,
+    ConfigError,
     Settings,
     redact_url,
 )
+from orchestration.supervisor import EXIT_WAREHOUSE_BUSY, supervise
 
 DEFAULT_DEMO_EVENTS = 200_000
 
@@ -64,6 +68,7 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
     from dagster import DagsterInstance
 
     from orchestration.definitions import defs
+    from orchestration.run_guard import Heartbeat, owner_tags, wait_for_warehouse
 
     started = time.perf_counter()
     job = defs.resolve_job_def(job_name)
@@ -82,7 +87,16 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
         flush=True,
     )
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False, tags=tags)
+        if settings.is_duckdb:  # only the DuckDB file's writers share a pool
+            wait_for_warehouse(instance, settings.warehouse_wait_seconds)
+        run_id = str(uuid.uuid4())  # known before the run starts: the heartbeat tags it
+        with Heartbeat(instance, run_id, settings.warehouse_wait_seconds):
+            result = job.execute_in_process(
+                instance=instance,
+                raise_on_error=False,
+                tags={**tags, **owner_tags()},
+                run_id=run_id,
+            )
     elapsed = time.perf_counter() - started
     deliver_alerts(settings, job_name, None if result.success else result.run_id)
     if result.success:
@@ -233,15 +247,24 @@ def main(argv: list[str] | None = None) -> None:
         prog="tokenlake", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the whole pipeline once, headless")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of a configuration error"
+    )
+    run = sub.add_parser("run", help="run the whole pipeline once, headless", parents=[common])
     run.add_argument("--job", default="full_pipeline", help="job to run (default: full_pipeline)")
-    demo = sub.add_parser("demo", help="generate demo data, run the pipeline, start the UI")
+    run.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    demo = sub.add_parser(
+        "demo", help="generate demo data, run the pipeline, start the UI", parents=[common]
+    )
     demo.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=3000)
     demo.add_argument("--no-ui", action="store_true", help="stop after the pipeline run")
     imp = sub.add_parser(
-        "import-prices", help="append changed prices from LiteLLM's price file to a price book"
+        "import-prices",
+        help="append changed prices from LiteLLM's price file to a price book",
+        parents=[common],
     )
     imp.add_argument(
         "--from",
@@ -257,24 +280,42 @@ def main(argv: list[str] | None = None) -> None:
     )
     dbt = sub.add_parser("dbt", help="run dbt on the configured warehouse", add_help=False)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
-    gen = sub.add_parser("generate-demo", help="only write demo log files")
+    gen = sub.add_parser("generate-demo", help="only write demo log files", parents=[common])
     gen.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
     gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
     args = parser.parse_args(argv)
 
+    try:
+        sys.exit(_dispatch(args))
+    except ConfigError as exc:
+        if getattr(args, "debug", False):
+            raise
+        print(f"tokenlake: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.command == "run":
-        sys.exit(0 if run_pipeline(settings, args.job) else 1)
+        if args.in_process:  # the child of the supervisor below
+            return run_in_process(settings, args.job)
+        check_configuration(settings)
+        _prepare_environment(settings)
+        child = [sys.executable, "-m", "orchestration.cli", "run", "--job", args.job]
+        child += ["--in-process", *(["--debug"] if args.debug else [])]
+        return supervise(
+            child, settings.stop_grace_seconds, lambda: recover_runs_of_dead_processes(settings)
+        )
     if args.command == "dbt":
-        sys.exit(dbt_command(settings, args.dbt_args))
+        return dbt_command(settings, args.dbt_args)
     if args.command == "import-prices":
-        sys.exit(import_prices_command(settings, args.source, args.into, args.effective_from))
+        return import_prices_command(settings, args.source, args.into, args.effective_from)
     if args.command == "generate-demo":
         from ingestion.demo import generate
 
         manifest = generate(args.out or settings.demo_dir, args.events)
         print(f"wrote {manifest.events:,} events in {manifest.files:,} files")
-        return
+        return 0
     if args.command == "demo":
         server = None
         if "TOKENLAKE_LOGS_URL" not in os.environ:
@@ -283,12 +324,34 @@ def main(argv: list[str] | None = None) -> None:
             settings = Settings.from_env()
         try:
             if not run_pipeline(settings):
-                sys.exit(1)
+                return 1
             if not args.no_ui:
-                sys.exit(serve_ui(settings, args.host, args.port))
+                return serve_ui(settings, args.host, args.port)
         finally:
             if server is not None:
                 server.stop()
+    return 0
+
+
+def run_in_process(settings: Settings, job_name: str) -> int:
+    """The job in this process: 0 succeeded, 1 failed, 3 the warehouse stayed busy."""
+    from orchestration.run_guard import WarehouseBusy
+
+    try:
+        return 0 if run_pipeline(settings, job_name) else 1
+    except WarehouseBusy as exc:
+        print(f"tokenlake: {exc}", file=sys.stderr, flush=True)
+        return EXIT_WAREHOUSE_BUSY
+
+
+def recover_runs_of_dead_processes(settings: Settings) -> None:
+    """After the run's process was killed: its run marked failed, its pool slots freed."""
+    from dagster import DagsterInstance
+
+    from orchestration.run_guard import recover_dead_runs
+
+    with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
+        recover_dead_runs(instance)
 
 
 if __name__ == "__main__":

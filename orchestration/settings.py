@@ -25,6 +25,10 @@ DBT_BUILD_ARGS = ("build", "--exclude-resource-type", "unit_test")
 DBT_TEST_SCOPE_VARIABLE = "TOKENLAKE_DBT_TEST_SCOPE"
 
 
+class ConfigError(ValueError):
+    """A setting that cannot work; the message is one line naming the variable and the fix."""
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -55,6 +59,10 @@ class Settings:
     # dbt tests in Dagster runs: `changed` checks the rows the run wrote (dbt_project/macros/
     # test_scope.sql), `all` every row. A plain `dbt build` always checks every row.
     dbt_test_scope: str = "changed"
+    # Unattended runs: how long a run waits for another run holding the warehouse, and how long
+    # a stopped run (SIGTERM/SIGINT) may take to end its step before it is killed.
+    warehouse_wait_seconds: float = 600.0
+    stop_grace_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +106,10 @@ class Settings:
             dbt_test_scope=_choice(
                 env, DBT_TEST_SCOPE_VARIABLE, ("changed", "all"), cls.dbt_test_scope
             ),
+            warehouse_wait_seconds=_float(
+                env, "TOKENLAKE_WAREHOUSE_WAIT_SECONDS", cls.warehouse_wait_seconds
+            ),
+            stop_grace_seconds=_float(env, "TOKENLAKE_STOP_GRACE_SECONDS", cls.stop_grace_seconds),
         )
 
     @property
@@ -161,7 +173,7 @@ def warehouse_url_parts(url: str | None) -> dict[str, str]:
         return {}
     parts = urlsplit(url)
     if parts.scheme not in ("postgres", "postgresql"):
-        raise ValueError(
+        raise ConfigError(
             "TOKENLAKE_WAREHOUSE_URL must be a postgresql://user:password@host:port/db URL"
         )
     return {
@@ -183,9 +195,9 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 
@@ -196,16 +208,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
     if value < 0:
-        raise ValueError(f"{name} must not be negative, got {value}")
+        raise ConfigError(f"{name} must not be negative, got {value}")
     return value
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
     value = env.get(name) or default
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 

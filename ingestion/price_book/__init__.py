@@ -48,7 +48,38 @@ def read_price_book(path: Path) -> pa.Table:
         missing = table.column(required).null_count
         if missing:
             raise PriceBookError(f"{path}: {missing} row(s) have no {required}")
+    _check_values(path, table)
     return table
+
+
+NUMBER_COLUMNS = tuple(
+    c for c in PRICE_BOOK_COLUMNS if c.endswith(("_mtok", "_threshold", "_discount"))
+)
+
+
+def _check_values(path: Path, table: pa.Table) -> None:
+    """Numbers are numbers and dates are dates, so that a typo is named here, with its line,
+    instead of failing a cast deep inside dbt."""
+    for column in (*NUMBER_COLUMNS, "effective_from"):
+        for index, value in enumerate(table.column(column).to_pylist()):
+            if value is None or _valid(column, value.strip()):
+                continue
+            kind = "a date (YYYY-MM-DD)" if column == "effective_from" else "a number"
+            # Line 1 is the header.
+            raise PriceBookError(f"{path}: line {index + 2}: {column} {value!r} is not {kind}")
+
+
+def _valid(column: str, value: str) -> bool:
+    from datetime import datetime
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        if column == "effective_from":
+            datetime.fromisoformat(value)
+            return True
+        return Decimal(value).is_finite()
+    except (ValueError, InvalidOperation):
+        return False
 
 
 @dlt.resource(name="user_price_book", write_disposition="replace")

@@ -35,7 +35,8 @@ def count(warehouse: Path, sql: str) -> int:
 
 def test_run_exits_non_zero_when_the_pipeline_fails(tmp_path: Path):
     home = tmp_path / "home"
-    (home / "warehouse.duckdb").mkdir(parents=True)  # a folder where the warehouse file should be
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(b"not a database\n" * 1000)
     from tests.conftest import event, write_jsonl
 
     write_jsonl(tmp_path / "logs" / "a.jsonl", [event(1)])

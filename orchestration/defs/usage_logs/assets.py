@@ -11,6 +11,7 @@ from dagster_dlt import DagsterDltResource, DagsterDltTranslator
 from dagster_dlt.translator import DltResourceTranslatorData
 
 from ingestion.usage_logs import usage_logs_source
+from ingestion.usage_logs.location import LogsLocationError, check_logs_location
 from ingestion.usage_logs.report import check_balanced, ingest_report
 from orchestration import warehouse
 from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
@@ -72,6 +73,10 @@ def usage_logs_assets(
 ) -> Iterator[dg.MaterializeResult]:
     """Load new or changed log files (dlt state remembers which were read)."""
     settings = Settings.from_env()
+    try:
+        check_logs_location(settings.logs_url)
+    except LogsLocationError as exc:  # nothing to read is an error, not a quiet "0 files"
+        raise dg.Failure(description=str(exc)) from None
     folder_before, _ = logs_fingerprint(settings.logs_url)
     pipeline = warehouse.pipeline(PIPELINE_NAME, settings)
     source = usage_logs_source(logs_url=settings.logs_url)
