@@ -136,11 +136,12 @@ def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None)
                 f"tokenlake: {pending} alert(s) pending; set TOKENLAKE_WEBHOOK_URL to receive them"
             )
         return
-    notifier = Notifier(settings.webhook_url)
+    notifier = Notifier.from_settings(settings)
     report = deliver_pending(outbox, notifier)
     print(
         f"tokenlake: alerts to {notifier.receiver}: {report.delivered} delivered, "
-        f"{report.suppressed} suppressed (cool-down), {report.failed} kept pending",
+        f"{report.suppressed} suppressed (cool-down), {report.failed + report.deferred} kept "
+        f"pending{' (' + report.errors[0] + ')' if report.errors else ''}",
         flush=True,
     )
 

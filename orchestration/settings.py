@@ -62,6 +62,9 @@ class Settings:
     # Unattended runs: how long a run waits for another run holding the warehouse, and how long
     # a stopped run (SIGTERM/SIGINT) may take to end its step before it is killed.
     warehouse_wait_seconds: float = 600.0
+    # Webhook deliveries: one POST's timeout, and how long one tick or run spends delivering.
+    webhook_timeout_seconds: float = 10.0
+    webhook_window_seconds: float = 30.0
     stop_grace_seconds: float = 20.0
 
     @classmethod
@@ -110,6 +113,12 @@ class Settings:
                 env, "TOKENLAKE_WAREHOUSE_WAIT_SECONDS", cls.warehouse_wait_seconds
             ),
             stop_grace_seconds=_float(env, "TOKENLAKE_STOP_GRACE_SECONDS", cls.stop_grace_seconds),
+            webhook_timeout_seconds=_float(
+                env, "TOKENLAKE_WEBHOOK_TIMEOUT_SECONDS", cls.webhook_timeout_seconds
+            ),
+            webhook_window_seconds=_float(
+                env, "TOKENLAKE_WEBHOOK_WINDOW_SECONDS", cls.webhook_window_seconds
+            ),
         )
 
     @property

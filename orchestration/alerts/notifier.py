@@ -6,6 +6,7 @@ put in metadata; errors name the receiver's host only.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -16,6 +17,8 @@ from orchestration.alerts.model import Alert
 from orchestration.alerts.outbox import DEFAULT_COOLDOWN, Outbox
 
 SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
+# A delivery is not started with less time than this left in the window.
+MIN_ATTEMPT_SECONDS = 0.5
 
 
 class DeliveryError(RuntimeError):
@@ -49,20 +52,51 @@ def slack_message(alert: Alert) -> dict:
 
 @dataclass
 class Notifier:
+    """POSTs alerts to one receiver.
+
+    Redirects are not followed: a POST redirected would arrive as a body-less GET (requests
+    follows 301/302 that way), so a 3xx is a failed delivery, kept pending, naming the host it
+    pointed to. Each POST carries `Idempotency-Key: <dedup_key>`: a delivery that timed out may
+    still have reached the receiver, and its retry carries the same key for it to drop.
+    """
+
     url: str = field(repr=False)
     timeout_seconds: float = 10.0
+    # All deliveries of one tick or run end within this many seconds; the rest wait, pending.
+    window_seconds: float = 30.0
+
+    @classmethod
+    def from_settings(
+        cls, settings
+    ) -> Notifier | None:  # settings: orchestration.settings.Settings
+        if not settings.webhook_url:
+            return None
+        return cls(settings.webhook_url, settings.webhook_timeout_seconds,
+                   settings.webhook_window_seconds)  # fmt: skip
 
     @property
     def receiver(self) -> str:
         """Where alerts go, safe to print: the host only."""
         return urlsplit(self.url).hostname or "webhook"
 
-    def send(self, alert: Alert) -> None:
+    def send(self, alert: Alert, timeout_seconds: float | None = None) -> None:
         body = slack_message(alert) if is_slack(self.url) else alert.payload()
         try:
-            response = requests.post(self.url, json=body, timeout=self.timeout_seconds)
+            response = requests.post(
+                self.url,
+                json=body,
+                headers={"Idempotency-Key": alert.dedup_key},
+                timeout=timeout_seconds or self.timeout_seconds,
+                allow_redirects=False,
+            )
         except requests.RequestException as exc:
             raise DeliveryError(f"{self.receiver} unreachable ({type(exc).__name__})") from None
+        if 300 <= response.status_code < 400:
+            target = urlsplit(response.headers.get("Location", "")).hostname or "elsewhere"
+            raise DeliveryError(
+                f"{self.receiver} answered HTTP {response.status_code}, a redirect to {target} "
+                "(not followed: set TOKENLAKE_WEBHOOK_URL to the final address)"
+            )
         if response.status_code >= 300:
             raise DeliveryError(f"{self.receiver} answered HTTP {response.status_code}")
 
@@ -72,6 +106,8 @@ class DeliveryReport:
     delivered: int = 0
     suppressed: int = 0
     failed: int = 0
+    # Not tried: the delivery window had ended (still pending, tried on the next tick or run).
+    deferred: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -81,18 +117,24 @@ def deliver_pending(
     now: datetime | None = None,
     cooldown: timedelta = DEFAULT_COOLDOWN,
 ) -> DeliveryReport:
-    """Send every pending alert once (oldest first); failures stay pending for the next tick."""
+    """Send every pending alert once (oldest first) within the notifier's delivery window;
+    failures, and alerts the window left no time for, stay pending for the next tick."""
     report = DeliveryReport()
     moment = now or datetime.now(UTC)
     if notifier is None:
         return report  # no receiver configured: alerts wait in the table
+    deadline = time.monotonic() + notifier.window_seconds
     for alert in outbox.pending():
         if outbox.recently_delivered(alert, cooldown, moment):
             outbox.mark(alert, "suppressed", moment)
             report.suppressed += 1
             continue
+        left = deadline - time.monotonic()
+        if left < MIN_ATTEMPT_SECONDS:
+            report.deferred += 1
+            continue
         try:
-            notifier.send(alert)
+            notifier.send(alert, timeout_seconds=min(notifier.timeout_seconds, left))
         except DeliveryError as exc:
             outbox.mark(alert, "pending", moment, str(exc))
             report.failed += 1

@@ -17,5 +17,4 @@ class AlertsResource(dg.ConfigurableResource):
         return Outbox(Settings.from_env().alerts_db)
 
     def notifier(self) -> Notifier | None:
-        url = Settings.from_env().webhook_url
-        return Notifier(url) if url else None
+        return Notifier.from_settings(Settings.from_env())
