@@ -453,7 +453,9 @@ class ProviderAPIServer:
                     )
                     return
                 if not self._authorized(provider):
-                    self._error(provider, 401, "authentication_error", "invalid admin key")
+                    # Echoes the key it was sent, as some real APIs do: clients must redact.
+                    sent = self.headers.get("Authorization") or self.headers.get("x-api-key")
+                    self._error(provider, 401, "authentication_error", f"invalid admin key {sent}")
                     return
                 if provider == "anthropic" and not self.headers.get("anthropic-version"):
                     self._error(

@@ -8,8 +8,9 @@ once. Error messages name the environment variable to fix and never contain the 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -66,6 +67,14 @@ class AdminClient:
     sleep: Callable[[float], None] = time.sleep
     session: requests.Session = field(default_factory=requests.Session, repr=False)
 
+    def _secrets(self) -> list[str]:
+        """The credentials this client sends (its auth and key headers' values)."""
+        return [
+            value.split()[-1]
+            for name, value in self.headers.items()
+            if value and ("auth" in name.lower() or "key" in name.lower())
+        ]
+
     def get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
         url = self.base_url.rstrip("/") + path
         for attempt in range(1, self.retry.attempts + 1):
@@ -87,19 +96,19 @@ class AdminClient:
                 raise ProviderAuthError(
                     f"{self.provider} admin API: HTTP {status} on {path}: the key in "
                     f"{self.key_variable} {what}. Set {self.key_variable} to an organisation admin "
-                    f"key with usage and cost read access ({_error_message(response)})."
+                    f"key with usage and cost read access ({_error_message(response, self._secrets())})."
                 )
             if status in RETRY_STATUSES:
                 if attempt == self.retry.attempts:
                     raise ProviderAPIError(
                         f"{self.provider} admin API: HTTP {status} on {path} after {attempt} "
-                        f"attempts ({_error_message(response)})"
+                        f"attempts ({_error_message(response, self._secrets())})"
                     )
                 self.sleep(self.retry.delay(attempt, response.headers.get("Retry-After")))
                 continue
             if status >= 400:
                 raise ProviderAPIError(
-                    f"{self.provider} admin API: HTTP {status} on {path}: {_error_message(response)}"
+                    f"{self.provider} admin API: HTTP {status} on {path}: {_error_message(response, self._secrets())}"
                 )
             try:
                 # Money as Decimal from the first parse: never a float on the way in.
@@ -131,13 +140,28 @@ class AdminClient:
         raise ProviderAPIError(f"{self.provider} admin API: {path} returned over {MAX_PAGES} pages")
 
 
-def _error_message(response: requests.Response) -> str:
-    """The provider's own error text (both APIs put it under error.message), shortened."""
+def _error_message(response: requests.Response, secrets: Iterable[str] = ()) -> str:
+    """The provider's own error text (both APIs put it under error.message), shortened, with
+    anything that looks like a key taken out (some APIs echo the key they were sent)."""
     try:
         body = response.json()
     except ValueError:
-        return (response.text or "").strip()[:200] or "no body"
+        return redact_secrets((response.text or "").strip(), secrets)[:200] or "no body"
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])[:200]
-    return str(body)[:200]
+        return redact_secrets(str(error["message"]), secrets)[:200]
+    return redact_secrets(str(body), secrets)[:200]
+
+
+# Key-like tokens: provider key prefixes, bearer tokens, and any long run of key characters.
+_KEY_LIKE = re.compile(
+    r"(?i)\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{6,}|bearer\s+[A-Za-z0-9._\-]{6,}|[A-Za-z0-9_\-]{32,}"
+)
+
+
+def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with the given secrets and key-like tokens replaced by ***."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return _KEY_LIKE.sub("***", text)

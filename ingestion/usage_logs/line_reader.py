@@ -6,12 +6,15 @@ file of millions of events never becomes millions of Python objects.
 
 from __future__ import annotations
 
+import codecs
+import threading
 from collections.abc import Iterator
 from typing import BinaryIO
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingestion.usage_logs.settings import READ_BLOCK_BYTES
@@ -44,12 +47,50 @@ def lines_table(body: bytes | memoryview, first_line_number: int) -> pa.Table:
     try:
         lines.validate(full=True)
     except pa.ArrowInvalid:
-        # Invalid UTF-8 somewhere in the block: replace the bad bytes, keep every line.
-        fixed = bytes(body).decode("utf-8", errors="replace").encode("utf-8")
-        return lines_table(fixed, first_line_number)
+        return _invalid_utf8_marked(body, first_line_number)
     numbers = pa.array(np.arange(first_line_number, first_line_number + n, dtype=np.int64))
     records = pa.array(np.zeros(n, dtype=np.int32))
     return pa.Table.from_arrays([numbers, records, lines], schema=LINES_SCHEMA)
+
+
+# A line holding bytes that are not UTF-8 is quarantined (`invalid_utf8`), never loaded with its
+# bytes replaced: two tenants "caf\xe9" and "caf\xe8" would both become "caf\ufffd" and merge.
+# The marker starts with a NUL, which no JSON text can: the checks recognise it (normalize.py).
+INVALID_UTF8_MARKER = "\x00invalid_utf8\x00"
+_bad_utf8 = threading.local()  # the error handler is global: its positions are per thread
+
+
+def _record_bad_utf8(error: UnicodeDecodeError) -> tuple[str, int]:
+    _bad_utf8.positions.append(error.start)
+    return "\ufffd", error.end
+
+
+codecs.register_error("tokenlake_mark_utf8", _record_bad_utf8)
+
+
+def _invalid_utf8_marked(body: bytes | memoryview, first_line_number: int) -> pa.Table:
+    """The block's lines with the bad bytes replaced (for the quarantine's raw text) and the
+    lines that held them marked."""
+    raw = bytes(body)
+    _bad_utf8.positions = []
+    fixed = raw.decode("utf-8", errors="tokenlake_mark_utf8")
+    bad_offsets = np.array(_bad_utf8.positions, dtype=np.int64)
+    table = lines_table(fixed.encode("utf-8"), first_line_number)
+    line_starts = np.concatenate(([0], np.flatnonzero(np.frombuffer(raw, np.uint8) == 10) + 1))
+    bad_lines = np.unique(np.searchsorted(line_starts, bad_offsets, side="right") - 1)
+    mask = np.zeros(table.num_rows, dtype=bool)
+    mask[bad_lines[bad_lines < table.num_rows]] = True
+    line = table.column("line")
+    marked = pc.if_else(
+        pa.array(mask),
+        pc.binary_join_element_wise(
+            pa.scalar(INVALID_UTF8_MARKER, pa.large_string()),
+            line,
+            pa.scalar("", pa.large_string()),
+        ),
+        line,
+    )
+    return table.set_column(2, "line", marked)
 
 
 def iter_jsonl_lines(stream: BinaryIO, block_bytes: int = READ_BLOCK_BYTES) -> Iterator[pa.Table]:

@@ -42,6 +42,9 @@ SCAN_THREADS = 1
 MAX_EXTRA_KEYS = 32
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]{0,63}")
 
+# line_reader.INVALID_UTF8_MARKER as SQL (a NUL inside SQL text would end it).
+INVALID_UTF8_SQL = "chr(0) || 'invalid_utf8' || chr(0)"
+
 MACROS = """
 create or replace macro tl_bool(x) as
     case lower(x) when 'true' then true when '1' then true when 'false' then false when '0' then false end;
@@ -91,6 +94,10 @@ def _checks() -> list[tuple[str, str]]:
             checks.append((f"r_{f} is not null and t_{f} is null", f"invalid_value:{f}"))
     for f in NON_NEGATIVE_FIELDS:
         checks.append((f"t_{f} < 0", f"negative_value:{f}"))
+    # U+0000 loads in DuckDB but no PostgreSQL text column can hold it: decided here, once.
+    for f, kind in CONTRACT_FIELDS.items():
+        if kind == "string":
+            checks.append((f"contains(r_{f}, chr(0))", f"nul_character:{f}"))
     checks += [
         ("t_attempt < 1", "invalid_value:attempt"),
         (
@@ -238,6 +245,7 @@ select *,
     case
         when is_valid then null
         when _source_line = 0 then 'unreadable_file'
+        when starts_with(line, {INVALID_UTF8_SQL}) then 'invalid_utf8'
         when not is_json then case when trim(line, e' \\t\\r\\n') = '' then 'empty_line' else 'invalid_json' end
         when not is_object then 'not_a_json_object'
         else array_to_string(list_filter([
@@ -323,7 +331,8 @@ with checked as ({normalize_sql(lines_sql, extra_keys, guarded, parsed)})
 select
     {EVENT_COLUMNS},
     reason,
-    case when reason is not null then rtrim(line, e'\\r\\n') end as raw_text
+    case when reason is not null
+        then rtrim(replace(line, {INVALID_UTF8_SQL}, ''), e'\\r\\n') end as raw_text
 from checked
 """
 

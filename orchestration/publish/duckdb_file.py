@@ -17,9 +17,22 @@ import duckdb
 from orchestration.publish.catalog import attach_warehouse, published_tables
 
 
+def remove_dead_temp_files(target: Path) -> list[Path]:
+    """Temp files (and their WAL) of publishes that died mid-way; publishes run one at a time
+    (warehouse pool), so any found when one starts is dead."""
+    found = [
+        *target.parent.glob(f".{target.name}.*.tmp"),
+        *target.parent.glob(f".{target.name}.*.tmp.wal"),
+    ]
+    for leftover in found:
+        leftover.unlink(missing_ok=True)
+    return found
+
+
 def publish_duckdb_file(warehouse: Path, target: Path, published_at: datetime) -> dict[str, int]:
     """Write every published table into `target` (atomically replaced); rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_temp_files(target)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     counts: dict[str, int] = {}
     try:

@@ -35,9 +35,28 @@ def export_parquet(warehouse: Path, base_url: str) -> dict[str, int]:
         con.close()
 
 
+def staging_prefix(base: Path) -> str:
+    """Staging folders sit beside the exports folder, not in it: a reader globbing
+    `exports/**/*.parquet` never lists a half-written file (same file system, so renames hold)."""
+    return f".{base.name}.staging-"
+
+
+def remove_dead_staging(base: Path) -> list[Path]:
+    """Staging folders of publishes that died (killed mid-way); publishes run one at a time
+    (warehouse pool), so any found when one starts is dead. Also older versions' `.staging-*`
+    inside the exports folder."""
+    found = list(base.parent.glob(f"{staging_prefix(base)}*"))
+    if base.is_dir():
+        found += list(base.glob(".staging-*"))
+    for folder in found:
+        shutil.rmtree(folder, ignore_errors=True)
+    return found
+
+
 def _export_local(con: duckdb.DuckDBPyConnection, base: Path) -> dict[str, int]:
     base.mkdir(parents=True, exist_ok=True)
-    staging = base / f".staging-{uuid.uuid4().hex}"
+    remove_dead_staging(base)
+    staging = base.parent / f"{staging_prefix(base)}{uuid.uuid4().hex}"
     counts: dict[str, int] = {}
     try:
         tables = published_tables(con)

@@ -23,6 +23,7 @@ import psycopg2
 from psycopg2 import sql
 
 from orchestration.publish.catalog import PublishedTable, attach_warehouse, published_tables
+from orchestration.publish.scram import scram_sha256_verifier
 
 SCHEMA = "tokenlake"
 BI_ROLE = "tokenlake_bi"
@@ -170,7 +171,8 @@ def _load_table(
     csv = tmp / f"{table.name}.csv"
     # DuckDB writes NULL as an empty field and an empty string as "": PostgreSQL's CSV rules.
     reader.execute(f"copy ({_select_for_csv(table)}) to '{csv}' (format csv, header false)")
-    with csv.open() as handle:
+    # Binary: text mode would turn a CR LF inside a value into LF (universal newlines).
+    with csv.open("rb") as handle:
         cur.copy_expert(sql.SQL("copy {} from stdin with (format csv)").format(target), handle)
     rows = cur.rowcount
     csv.unlink()
@@ -192,9 +194,10 @@ def _ensure_role(cur, bi_password: str | None) -> None:
         cur.execute(sql.SQL("create role {} nologin").format(sql.Identifier(BI_ROLE)))
     if bi_password:
         # A BI tool logs in as the role itself; without a password, grant the role to BI users.
+        # Sent as a SCRAM verifier: the statement (and a server logging DDL) never holds it.
         cur.execute(
             sql.SQL("alter role {} login password %s").format(sql.Identifier(BI_ROLE)),
-            (bi_password,),
+            (scram_sha256_verifier(bi_password),),
         )
 
 

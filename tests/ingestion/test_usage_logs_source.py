@@ -420,3 +420,33 @@ def test_events_reach_dlt_as_one_staged_file_taken_unchanged(warehouse: Warehous
         file_schema, columns, schema.naming, pipeline.destination.capabilities()
     )[0]
     assert not needs_rewrite
+
+
+def test_values_no_engine_can_hold_are_quarantined_and_the_rest_kept_byte_for_byte(
+    warehouse: Warehouse, tmp_path: Path, reader: str
+):
+    """A NUL (PostgreSQL text cannot hold it) and bytes that are not UTF-8 are quarantined with
+    their reason, never altered; CR, tabs and any Unicode load exactly as sent."""
+    lines = [json.dumps(event(i)).encode() for i in range(1, 201)]
+    lines[9] = json.dumps(event(10, tenant_id="a\u0000b")).encode()
+    lines[19] = json.dumps(event(20, user_id="u\u0000")).encode()
+    lines[29] = json.dumps(event(30, tenant_id="caf")).encode().replace(b'"caf"', b'"caf\xe9"')
+    lines[39] = json.dumps(event(40, tenant_id="caf")).encode().replace(b'"caf"', b'"caf\xe8"')
+    kept = {50: "req\r\n50", 60: "tab\t60", 70: "caf\u00e9 \U0001f680", 80: "keep\ufffd80"}
+    for i, request_id in kept.items():
+        lines[i - 1] = json.dumps(event(i, request_id=request_id), ensure_ascii=False).encode()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "a.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    report = warehouse.ingest(tmp_path / "logs")
+    assert (report.rows_loaded, report.rows_quarantined) == (196, 4)
+    assert warehouse.query(
+        "select _source_line, reason from raw.usage_events_quarantine order by 1"
+    ) == [(10, "nul_character:tenant_id"), (20, "nul_character:user_id"), (30, "invalid_utf8"),
+          (40, "invalid_utf8")]  # fmt: skip
+    loaded = set(r[0] for r in warehouse.query("select request_id from raw.usage_events"))
+    assert set(kept.values()) <= loaded
+    assert not any("\ufffd" in r and r != "keep\ufffd80" for r in loaded)
+    raw = warehouse.scalar(
+        "select raw_text from raw.usage_events_quarantine where _source_line = 30"
+    )
+    assert raw.startswith('{"timestamp"') and "caf\ufffd" in raw  # readable, marker gone

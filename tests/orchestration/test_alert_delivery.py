@@ -78,7 +78,9 @@ def receivers():
         r.close()
 
 
-def test_a_redirect_is_a_failed_delivery_kept_pending_and_names_the_target(tmp_path: Path, receivers):
+def test_a_redirect_is_a_failed_delivery_kept_pending_and_names_the_target(
+    tmp_path: Path, receivers
+):
     final = receivers()
     moved = receivers(mode="redirect", redirect_to=final.url.replace("127.0.0.1", "localhost"))
     outbox = Outbox(tmp_path / "alerts.sqlite")
@@ -92,7 +94,9 @@ def test_a_redirect_is_a_failed_delivery_kept_pending_and_names_the_target(tmp_p
     assert outbox.counts() == {"pending": 4}
     # The user points the URL at the final address: each alert arrives once, as a POST.
     assert deliver_pending(outbox, Notifier(final.url)).delivered == 4
-    assert sorted((m, k) for m, k, _ in final.requests) == [("POST", k) for k in ("a1", "a2", "a3", "a4")]
+    assert sorted((m, k) for m, k, _ in final.requests) == [
+        ("POST", k) for k in ("a1", "a2", "a3", "a4")
+    ]
     assert all(body["dedup_key"] == key for _, key, body in final.requests)
 
 
