@@ -65,7 +65,7 @@ def ensure_dbt_manifest() -> Path:
 def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
     """Materialise every asset once, in this process, recorded in the Dagster instance."""
     _prepare_environment(settings)
-    from dagster import DagsterInstance
+    from dagster import AssetCheckSeverity, DagsterInstance
 
     from orchestration.definitions import defs
     from orchestration.run_guard import Heartbeat, owner_tags, wait_for_warehouse
@@ -98,7 +98,20 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
                 run_id=run_id,
             )
     elapsed = time.perf_counter() - started
+    failed_checks = [
+        f"{c.asset_key.to_user_string()}:{c.check_name}"
+        for c in result.get_asset_check_evaluations()
+        if not c.passed and c.severity == AssetCheckSeverity.ERROR
+    ]
     deliver_alerts(settings, job_name, None if result.success else result.run_id)
+    if result.success and failed_checks:
+        # The data is not right even though every step ran: say so, and exit non-zero.
+        print(
+            f"tokenlake: {job_name} ran in {elapsed:.1f}s but checks FAILED: "
+            f"{', '.join(failed_checks)} (run {result.run_id})",
+            file=sys.stderr,
+        )
+        return False
     if result.success:
         print(
             f"tokenlake: {job_name} succeeded in {elapsed:.1f}s (run {result.run_id})", flush=True

@@ -65,6 +65,11 @@ class Settings:
     # Webhook deliveries: one POST's timeout, and how long one tick or run spends delivering.
     webhook_timeout_seconds: float = 10.0
     webhook_window_seconds: float = 30.0
+    # Data health: hours a source may be silent (0: never stale), and the quarantine share of a
+    # load that is a spike.
+    logs_stale_hours: float = 6.0
+    provider_stale_hours: float = 48.0
+    quarantine_spike_share: float = 0.05
     stop_grace_seconds: float = 20.0
 
     @classmethod
@@ -118,6 +123,13 @@ class Settings:
             ),
             webhook_window_seconds=_float(
                 env, "TOKENLAKE_WEBHOOK_WINDOW_SECONDS", cls.webhook_window_seconds
+            ),
+            logs_stale_hours=_float(env, "TOKENLAKE_LOGS_STALE_HOURS", cls.logs_stale_hours),
+            provider_stale_hours=_float(
+                env, "TOKENLAKE_PROVIDER_STALE_HOURS", cls.provider_stale_hours
+            ),
+            quarantine_spike_share=_float(
+                env, "TOKENLAKE_QUARANTINE_SPIKE_SHARE", cls.quarantine_spike_share
             ),
         )
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-KINDS = ("anomaly", "budget", "forecast", "run_failure")
+KINDS = ("anomaly", "budget", "forecast", "run_failure", "stale_source", "quarantine_spike",
+         "unpriced_model")  # fmt: skip
 SEVERITIES = ("info", "warning", "critical")
 CAUSES = ("more_requests", "longer_prompts", "longer_completions", "more_retries", "model_mix",
           "price_change", "cache_misses", "other")  # fmt: skip

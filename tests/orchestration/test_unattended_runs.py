@@ -247,3 +247,38 @@ def test_configuration_errors_are_one_line_and_exit_2(tmp_path: Path, setup, exp
     debug = subprocess.run([TOKENLAKE, "run", "--debug"], env=env, cwd=REPO, capture_output=True,
                            text=True, timeout=60)  # fmt: skip
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def _alerts(home: Path) -> list[tuple[str, str]]:
+    import sqlite3
+
+    with sqlite3.connect(home / "alerts.sqlite") as con:
+        return sorted(con.execute("select kind, value from alerts").fetchall())
+
+
+@pytest.mark.slow
+def test_a_silent_source_a_quarantine_spike_and_an_unpriced_model_each_alert_once(tmp_path: Path):
+    good = [event(i) for i in range(10)] + [event(10, model="brand-new-model-x")]
+    write_jsonl(tmp_path / "logs" / "a.jsonl", good)
+    # Logs of a shape the contract does not know (a gateway's own export): all quarantined.
+    write_jsonl(
+        tmp_path / "logs" / "b.jsonl", [{"ts": 1, "usage": {"tokens": i}} for i in range(30)]
+    )
+    two_days_ago = time.time() - 2 * 86400
+    for name in ("a.jsonl", "b.jsonl"):
+        os.utime(tmp_path / "logs" / name, (two_days_ago, two_days_ago))
+    env = _env(tmp_path)
+    first = _run(env)
+    assert first.returncode == 1, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "checks FAILED: raw/usage_events:quarantine_share_of_last_load" in first.stderr
+    expected = [("quarantine_spike", None), ("stale_source", "usage_logs"),
+                ("unpriced_model", "openai/brand-new-model-x")]  # fmt: skip
+    found = _alerts(tmp_path / "home")
+    assert [(k, v if k != "quarantine_spike" else None) for k, v in found] == expected
+    with duckdb.connect(str(tmp_path / "home" / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute(
+            "select source, is_stale, hours_silent > 47 from analytics.source_freshness"
+        ).fetchall() == [("usage_logs", True, True)]
+    second = _run(env)  # nothing new: the spike was the last load's, the silence is the same one
+    assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
+    assert len(_alerts(tmp_path / "home")) == 3

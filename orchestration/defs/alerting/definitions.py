@@ -5,12 +5,13 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from orchestration.defs.alerting.assets import budget_status, spend_anomalies, spend_forecast
+from orchestration.defs.alerting.data_health import source_freshness_asset, sources_are_fresh
 from orchestration.defs.alerting.resources import AlertsResource
 from orchestration.defs.alerting.sensors import deliver_alerts, run_failure_alerts
 from orchestration.provider_sync import partition_range_tags
 from orchestration.settings import Settings
 
-scan_assets = [spend_forecast, budget_status, spend_anomalies]
+scan_assets = [spend_forecast, budget_status, spend_anomalies, source_freshness_asset]
 
 forecast_and_scan_job = dg.define_asset_job(
     "forecast_and_scan",
@@ -50,6 +51,7 @@ daily_scan = dg.ScheduleDefinition(
 def definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=scan_assets,
+        asset_checks=[sources_are_fresh],
         jobs=[forecast_and_scan_job],
         schedules=[hourly_refresh, daily_scan],
         sensors=[deliver_alerts, run_failure_alerts],

@@ -106,5 +106,9 @@ def usage_logs_assets(
     )
     yield dg.MaterializeResult(
         asset_key=RAW_FILES_KEY,
-        metadata={k: v for k, v in report.as_dict().items() if k != "unbalanced_files"},
+        metadata={
+            **{k: v for k, v in report.as_dict().items() if k != "unbalanced_files"},
+            # This run's loads: the quarantine-share check reads them.
+            "load_ids": ",".join(load_ids),
+        },
     )

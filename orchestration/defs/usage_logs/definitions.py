@@ -5,7 +5,11 @@ import dagster as dg
 from orchestration.defs.provider_usage.definitions import provider_assets
 from orchestration.defs.resources import dlt_resource
 from orchestration.defs.usage_logs.assets import LOG_FILES_KEY, log_files, usage_logs_assets
-from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
+from orchestration.defs.usage_logs.checks import (
+    every_record_accounted_for,
+    quarantine_share_of_last_load,
+    quarantined_records,
+)
 from orchestration.defs.usage_logs.sensors import build_new_log_files_sensor
 from orchestration.defs.warehouse.assets import dbt_daily_marts
 
@@ -29,7 +33,11 @@ ingest_logs_job = dg.define_asset_job(
 def definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[log_files, usage_logs_assets],
-        asset_checks=[every_record_accounted_for, quarantined_records],
+        asset_checks=[
+            every_record_accounted_for,
+            quarantined_records,
+            quarantine_share_of_last_load,
+        ],
         jobs=[ingest_logs_job],
         sensors=[build_new_log_files_sensor(ingest_logs_job)],
         resources={"dlt": dlt_resource},
