@@ -46,6 +46,7 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 LONG_MODULES = (
     "tests/orchestration/test_dagster_ui.py",
     "tests/orchestration/test_tokenlake_cli.py",
+    "tests/orchestration/test_unattended_runs.py",
     "tests/orchestration/test_alerts.py",
 )
 # xdist hands every worker a second module up front: short ones, so that a long module never

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import threading
 from collections import Counter
@@ -210,7 +209,8 @@ def test_a_failing_run_sends_one_failure_notification(tmp_path: Path, receiver):
     import sys
 
     home = tmp_path / "home"
-    (home / "warehouse.duckdb").mkdir(parents=True)  # a folder where the warehouse should be
+    home.mkdir()
+    (home / "warehouse.duckdb").write_bytes(b"not a database\n" * 1000)  # the run fails
     write_jsonl(tmp_path / "logs" / "a.jsonl", [event(1)])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))}
     env |= {"TOKENLAKE_HOME": str(home), "TOKENLAKE_LOGS_URL": str(tmp_path / "logs"),
@@ -221,7 +221,6 @@ def test_a_failing_run_sends_one_failure_notification(tmp_path: Path, receiver):
     failures = [m for m in receiver.messages if m["kind"] == "run_failure"]
     assert len(failures) == 1 and failures[0]["value"] == "full_pipeline"
     assert "s3cr3t" not in run.stdout + run.stderr
-    shutil.rmtree(home / "warehouse.duckdb")
 
 
 def test_run_failure_sensor_sends_one_notification_per_failed_run(tmp_path, monkeypatch, receiver):

@@ -114,13 +114,14 @@ def test_the_supervisor_kills_a_child_that_ignores_the_stop_and_recovers_it(tmp_
     stubborn = [sys.executable, "-c",
                 "import signal, time; signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(60)"]  # fmt: skip
     recovered = []
+    before = signal.getsignal(signal.SIGTERM)
     threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
     started = time.monotonic()
     status = supervise(stubborn, grace_seconds=1.0, on_child_killed=lambda: recovered.append(1))
     assert status == 128 + signal.SIGTERM
     assert time.monotonic() - started < 8
     assert recovered == [1]
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers put back
+    assert signal.getsignal(signal.SIGTERM) is before  # handlers put back
 
 
 # --- the real command ---------------------------------------------------------------------------

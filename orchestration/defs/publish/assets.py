@@ -10,6 +10,7 @@ import dagster as dg
 
 from orchestration import warehouse
 from orchestration.defs.alerting.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
+from orchestration.defs.alerting.data_health import DATA_HEALTH_KEY
 from orchestration.defs.publish.gate import failing_blocking_checks
 from orchestration.defs.publish.resources import PublishTargets
 from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
@@ -23,10 +24,10 @@ DUCKDB_FILE_KEY = dg.AssetKey(["publish", "duckdb_file"])
 PARQUET_KEY = dg.AssetKey(["publish", "parquet_exports"])
 POSTGRES_KEY = dg.AssetKey(["publish", "postgres"])
 
-# What is published: every mart and the forecast/budget/anomaly tables.
+# What is published: every mart and the forecast/budget/anomaly/source-freshness tables.
 PUBLISHED_ASSETS = sorted(
     [k for k in (*dbt_models.keys, *dbt_daily_marts.keys) if k.path[0] == "marts"]
-    + [FORECAST_KEY, BUDGETS_KEY, ANOMALIES_KEY],
+    + [FORECAST_KEY, BUDGETS_KEY, ANOMALIES_KEY, DATA_HEALTH_KEY],
     key=lambda k: k.to_user_string(),
 )
 
