@@ -128,7 +128,9 @@ def test_the_supervisor_kills_a_child_that_ignores_the_stop_and_recovers_it(tmp_
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_", "AWS_"))
+    }
     return {**clean, "TOKENLAKE_HOME": str(tmp_path / "home"),
             "TOKENLAKE_LOGS_URL": str(tmp_path / "logs"), **extra}  # fmt: skip
 
@@ -227,12 +229,29 @@ def test_sigterm_stops_a_run_waiting_for_the_warehouse_promptly(tmp_path: Path):
             "line 3: input_per_mtok 'abc' is not a number",
         ),
         (lambda t: {"TOKENLAKE_ANOMALY_Z": "high"}, "TOKENLAKE_ANOMALY_Z must be a number"),
+        # No credentials anywhere (and no instance-metadata lookup): fails before any request.
+        (
+            lambda t: {
+                "TOKENLAKE_LOGS_URL": "s3://no-such-bucket/logs",
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "AWS_SHARED_CREDENTIALS_FILE": str(t / "none"),
+                "AWS_CONFIG_FILE": str(t / "none"),
+            },
+            "cannot list it (NoCredentialsError",
+        ),
         (
             lambda t: {"TOKENLAKE_HOME": "/proc/tokenlake"},
             "TOKENLAKE_HOME: /proc/tokenlake is not a folder",
         ),
     ],  # fmt: skip
-    ids=["missing-logs", "empty-logs", "price-book", "bad-number", "unwritable-home"],
+    ids=[
+        "missing-logs",
+        "empty-logs",
+        "price-book",
+        "bad-number",
+        "s3-no-credentials",
+        "unwritable-home",
+    ],
 )
 def test_configuration_errors_are_one_line_and_exit_2(tmp_path: Path, setup, expected):
     write_jsonl(tmp_path / "logs" / "a.jsonl", [event(1)])
