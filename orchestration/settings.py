@@ -56,6 +56,8 @@ class Settings:
     # Anomaly thresholds: robust z-score, and the least excess spend (USD) worth an alert.
     anomaly_z: float = 3.5
     anomaly_min_usd: float = 1.0
+    # Per-dimension minimum excess (USD), e.g. {"tenant": 5.0}: TOKENLAKE_ANOMALY_MIN_USD_BY_DIMENSION.
+    anomaly_min_usd_by_dimension: tuple[tuple[str, float], ...] = ()
     # dbt tests in Dagster runs: `changed` checks the rows the run wrote (dbt_project/macros/
     # test_scope.sql), `all` every row. A plain `dbt build` always checks every row.
     dbt_test_scope: str = "changed"
@@ -111,6 +113,9 @@ class Settings:
             ),
             anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
             anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
+            anomaly_min_usd_by_dimension=_per_dimension(
+                env, "TOKENLAKE_ANOMALY_MIN_USD_BY_DIMENSION"
+            ),
             dbt_test_scope=_choice(
                 env, DBT_TEST_SCOPE_VARIABLE, ("changed", "all"), cls.dbt_test_scope
             ),
@@ -233,6 +238,25 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _per_dimension(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]:
+    """`tenant=5,model=2.5` -> (("tenant", 5.0), ("model", 2.5))."""
+    raw = env.get(name) or ""
+    out = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        dimension, _, amount = part.partition("=")
+        try:
+            value = float(amount)
+        except ValueError:
+            raise ConfigError(f"{name} must look like tenant=5,model=2.5, got {raw!r}") from None
+        if dimension.strip() not in ("feature", "tenant", "model") or value < 0:
+            raise ConfigError(
+                f"{name}: {part!r}: the dimension must be feature, tenant or model and the amount "
+                "not negative"
+            )
+        out.append((dimension.strip(), value))
+    return tuple(out)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -28,6 +28,14 @@ class Thresholds:
     min_attempts: int = 5
     days_back: int = 7  # how many recent complete days a scan judges
     hours_back: int = 24  # how many recent complete hours a scan judges
+    # The least excess worth an alert per dimension (feature, tenant, model), over min_excess_usd.
+    min_excess_by_dimension: tuple[tuple[str, float], ...] = ()
+    # An excess of which one call makes up more than this share is one expensive call (a long
+    # document, a retry storm of one request), not a change in how a scope spends.
+    max_single_call_share: float = 0.5
+
+    def min_excess(self, dimension: str) -> float:
+        return dict(self.min_excess_by_dimension).get(dimension, self.min_excess_usd)
 
 
 DAILY_SQL = """
@@ -92,7 +100,7 @@ def _robust(rows: list[tuple], t: Thresholds) -> list[dict]:
         med = med or 0.0
         spread = max(1.4826 * (mad or 0.0), t.relative_floor * med, 0.01)
         z = (cost - med) / spread
-        if z >= t.z_threshold and cost - med >= t.min_excess_usd:
+        if z >= t.z_threshold and cost - med >= t.min_excess(scope_type):
             found.append({"scope_type": scope_type, "scope_value": value, "window": window,
                           "observed": cost, "expected": med, "z": z})  # fmt: skip
     return found
@@ -182,7 +190,148 @@ def with_causes(con: duckdb.DuckDBPyConnection, anomalies: list[dict]) -> list[d
     out = []
     for a in anomalies:
         day = str(a["window"])[:10]
-        cause, parts = causes.get((a["scope_type"], a["scope_value"], day), ("other", None))
+        _, parts = causes.get((a["scope_type"], a["scope_value"], day), ("other", None))
         detail = {n: round(p, 4) for n, p in zip(names, parts, strict=True)} if parts else {}
-        out.append(dict(a, cause=cause or "other", cause_parts=detail))
+        # An increase is caused by what added cost: the largest positive part (a part that
+        # lowered cost, however large, explains no excess).
+        rising = {n: v for n, v in detail.items() if v > 0}
+        cause = max(rising, key=rising.get) if rising else "other"
+        out.append(dict(a, cause=cause, cause_parts=detail))
     return out
+
+
+# The most expensive single call of each candidate's window (set-based: one pass over the
+# attempts of the judged days, unpivoted to the three scopes).
+LARGEST_CALL_SQL = """
+with c as (select * from candidates),
+a as (
+    select event_at, total_cost::double as cost, feature, tenant_id, model
+    from marts.fct_llm_attempts
+    where event_at >= (select min(win_start) from c) and total_cost is not null
+),
+scoped as (
+    select 'feature' as scope_type, feature as scope_value, event_at, cost from a
+    union all select 'tenant', tenant_id, event_at, cost from a
+    union all select 'model', model, event_at, cost from a
+)
+select c.scope_type, c.scope_value, c.win_start, max(s.cost) as largest_call
+from c join scoped s on s.scope_type = c.scope_type and s.scope_value = c.scope_value
+    and s.event_at >= c.win_start and s.event_at < c.win_end
+group by all
+"""
+
+
+def without_single_call_spikes(
+    con: duckdb.DuckDBPyConnection, found: list[dict], t: Thresholds
+) -> list[dict]:
+    """Drop findings whose excess is mostly one call (see Thresholds.max_single_call_share)."""
+    if not found:
+        return []
+    import pandas as pd
+
+    candidates = pd.DataFrame([{
+        "scope_type": a["scope_type"], "scope_value": a["scope_value"],
+        "win_start": pd.Timestamp(a["window"]),
+        "win_end": pd.Timestamp(a["window"]) + pd.Timedelta(days=1 if a["granularity"] == "day" else 0,
+                                                            hours=0 if a["granularity"] == "day" else 1),
+    } for a in found])  # fmt: skip
+    con.register("candidates", candidates)
+    try:
+        largest = {
+            (s, v, pd.Timestamp(w)): c for s, v, w, c in con.execute(LARGEST_CALL_SQL).fetchall()
+        }
+    finally:
+        con.unregister("candidates")
+    kept = []
+    for a in found:
+        call = (
+            largest.get((a["scope_type"], a["scope_value"], pd.Timestamp(a["window"])), 0.0) or 0.0
+        )
+        excess = a["observed"] - a["expected"]
+        if call <= t.max_single_call_share * excess:
+            kept.append(dict(a, largest_call=call))
+    return kept
+
+
+def with_true_price_changes(con: duckdb.DuckDBPyConnection, found: list[dict]) -> list[dict]:
+    """`price_change` only when a price version or contract the scope used started inside the
+    comparison window (its 7 days before through the window's end); otherwise the per-token cost
+    moved because of the calls' mix (long context, service tier, ...): `tier_or_context_mix`."""
+    out = []
+    for a in found:
+        if a.get("cause") != "price_change":
+            out.append(a)
+            continue
+        column = SCOPES[a["scope_type"]]
+        start = a["window"]
+        changed = con.execute(
+            f"""
+            with used as (
+                select distinct provider, model, price_version_id from marts.fct_llm_attempts
+                where {column} = ? and event_at >= cast(? as timestamp) - interval 7 day
+                  and event_at < cast(? as timestamp) + interval 1 day
+            )
+            select exists (
+                select 1 from used u join marts.dim_price_versions v using (price_version_id)
+                where v.valid_from > cast(? as timestamp) - interval 7 day
+                  and v.valid_from < cast(? as timestamp) + interval 1 day
+            ) or exists (
+                select 1 from used u join intermediate.int_contract_versions k
+                    on k.provider = u.provider
+                    and (coalesce(k.model_pattern, '') = '' or regexp_full_match(u.model, k.model_pattern))
+                where k.valid_from > cast(? as timestamp) - interval 7 day
+                  and k.valid_from < cast(? as timestamp) + interval 1 day
+            )""",
+            [a["scope_value"], start, start, start, start, start, start],
+        ).fetchone()[0]
+        out.append(a if changed else dict(a, cause="tier_or_context_mix"))
+    return out
+
+
+# Cost of the attempts two findings of one day share, in the finer of their two windows.
+SHARED_COST_SQL = """
+with p as (select * from pairs)
+select p.i, p.j, coalesce(sum(a.total_cost), 0)::double as shared
+from p left join marts.fct_llm_attempts a
+    on a.event_at >= p.win_start and a.event_at < p.win_end
+    and (case p.type_i when 'feature' then a.feature when 'tenant' then a.tenant_id else a.model end) = p.value_i
+    and (case p.type_j when 'feature' then a.feature when 'tenant' then a.tenant_id else a.model end) = p.value_j
+group by all
+"""
+
+
+def shared_calls(
+    con: duckdb.DuckDBPyConnection, found: list[dict], min_share: float = 0.5
+) -> set[tuple[int, int]]:
+    """Pairs (i, j) of findings of one day, of different dimensions, whose shared calls make up
+    at least `min_share` of the smaller one's cost: the same calls seen from two sides."""
+    import pandas as pd
+
+    rows = []
+    for i, a in enumerate(found):
+        for j in range(i + 1, len(found)):
+            b = found[j]
+            if a["scope_type"] == b["scope_type"] or str(a["window"])[:10] != str(b["window"])[:10]:
+                continue
+            hourly = [f for f in (a, b) if f["granularity"] == "hour"]
+            if len(hourly) == 2 and str(a["window"]) != str(b["window"]):
+                continue  # two different hours
+            start = pd.Timestamp((hourly[0] if hourly else a)["window"])
+            end = start + (pd.Timedelta(hours=1) if hourly else pd.Timedelta(days=1))
+            rows.append({"i": i, "j": j, "win_start": start, "win_end": end,
+                         "type_i": a["scope_type"], "value_i": a["scope_value"],
+                         "type_j": b["scope_type"], "value_j": b["scope_value"],
+                         "smaller": min(a["observed"], b["observed"])})  # fmt: skip
+    if not rows:
+        return set()
+    pairs = pd.DataFrame(rows)
+    con.register("pairs", pairs)
+    try:
+        shared = {(i, j): c for i, j, c in con.execute(SHARED_COST_SQL).fetchall()}
+    finally:
+        con.unregister("pairs")
+    return {
+        (r["i"], r["j"])
+        for r in rows
+        if shared.get((r["i"], r["j"]), 0.0) >= min_share * r["smaller"]
+    }

@@ -8,7 +8,7 @@ KINDS = ("anomaly", "budget", "forecast", "run_failure", "stale_source", "quaran
          "unpriced_model")  # fmt: skip
 SEVERITIES = ("info", "warning", "critical")
 CAUSES = ("more_requests", "longer_prompts", "longer_completions", "more_retries", "model_mix",
-          "price_change", "cache_misses", "other")  # fmt: skip
+          "price_change", "tier_or_context_mix", "cache_misses", "other")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,8 @@ class Alert:
     cause_detail: str
     link: str
     dedup_key: str
+    # An incident's root causes, largest first: {dimension, value, cause, excess_usd}.
+    root_causes: tuple[dict, ...] | list[dict] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

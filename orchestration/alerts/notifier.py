@@ -38,6 +38,14 @@ def slack_message(alert: Alert) -> dict:
         f"*observed*: ${alert.observed:,.2f}" if alert.observed is not None else "*observed*: –",
         f"*expected*: ${alert.expected:,.2f}" if alert.expected is not None else "*expected*: –",
     ]
+    roots = alert.root_causes or []
+    if len(roots) > 1:
+        fields.append(
+            "*root causes*: "
+            + "; ".join(
+                f"{r['dimension']} {r['value']} +${r['excess_usd']:,.2f}" for r in roots[:5]
+            )
+        )
     return {
         "text": f"{icon[alert.severity]} {alert.title}: {alert.summary}",
         "blocks": [

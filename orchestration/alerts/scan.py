@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import duckdb
 import pandas as pd
@@ -12,17 +12,14 @@ from orchestration.alerts.anomalies import (
     Thresholds,
     daily_anomalies,
     hourly_anomalies,
+    shared_calls,
     with_causes,
+    with_true_price_changes,
+    without_single_call_spikes,
 )
+from orchestration.alerts.incidents import group_incidents, incident_alert
 from orchestration.alerts.model import Alert
 from orchestration.forecast.ols import Projection, project_month
-
-CAUSE_TEXT = {
-    "more_requests": "more requests", "longer_prompts": "longer prompts",
-    "longer_completions": "longer completions", "more_retries": "more retries",
-    "model_mix": "a shift to pricier models", "price_change": "a price change",
-    "cache_misses": "fewer cache hits", "other": "no single cause",
-}  # fmt: skip
 
 # Spend on the platform's keys after contract discounts: what the organisation pays.
 SPEND_SQL = """
@@ -112,34 +109,17 @@ def budget_alerts(
 def anomaly_alerts(
     con: duckdb.DuckDBPyConnection, thresholds: Thresholds, link: str
 ) -> tuple[list[dict], list[Alert]]:
+    """Findings (a row each, for analytics.spend_anomalies) and one alert per incident."""
     found = with_causes(con, daily_anomalies(con, thresholds) + hourly_anomalies(con, thresholds))
-    alerts = []
-    for a in found:
-        start = pd.Timestamp(a["window"])
-        length = timedelta(days=1) if a["granularity"] == "day" else timedelta(hours=1)
-        when = (
-            f"on {start:%Y-%m-%d}"
-            if a["granularity"] == "day"
-            else f"at {start:%Y-%m-%d %H:00} UTC"
-        )
-        ratio = a["observed"] / a["expected"] if a["expected"] else None
-        parts = a["cause_parts"]
-        cause_usd = parts.get(a["cause"])
-        summary = (
-            f"{a['scope_type']} {a['scope_value']} cost ${a['observed']:,.2f} {when}, "
-            + (f"{ratio:.1f}x its usual ${a['expected']:,.2f}" if ratio else "with no usual spend")
-            + f": mostly {CAUSE_TEXT[a['cause']]}"
-            + (f" (+${cause_usd:,.2f})." if cause_usd else ".")
-        )
-        alerts.append(Alert(
-            kind="anomaly", severity="critical" if ratio is None or ratio >= 3 else "warning",
-            title=f"Spend anomaly: {a['scope_type']} {a['scope_value']}",
-            summary=summary, dimension=a["scope_type"], value=a["scope_value"],
-            window_start=start.isoformat(), window_end=(start + length).isoformat(),
-            observed=round(a["observed"], 2), expected=round(a["expected"], 2), cause=a["cause"],
-            cause_detail=", ".join(f"{k} {v:+.2f}" for k, v in parts.items()) if parts else "",
-            link=link,
-            dedup_key=f"anomaly|{a['granularity']}|{a['scope_type']}|{a['scope_value']}|{start.isoformat()}",
-        ))  # fmt: skip
-    rows = [{k: v for k, v in a.items() if k != "cause_parts"} for a in found]
+    found = with_true_price_changes(con, without_single_call_spikes(con, found, thresholds))
+    incidents = group_incidents(found, shared_calls(con, found))
+    alerts = [incident_alert(i, link) for i in incidents]
+    key_of = {
+        id(f): a.dedup_key for i, a in zip(incidents, alerts, strict=True) for f in i.findings
+    }
+    rows = [
+        {k: v for k, v in f.items() if k not in ("cause_parts", "largest_call")}
+        | {"incident_key": key_of[id(f)]}
+        for f in found
+    ]
     return rows, alerts

@@ -166,6 +166,18 @@ def test_planted_incidents_each_produce_exactly_one_alert(tmp_path_factory, monk
                     if k[:3] == ("tenant", spike["value"], spike["date"])}  # fmt: skip
     assert on_growth_day == {("feature", "code_review", growth["date"], "longer_prompts"): 1}
     assert on_spike_day == {("tenant", spike["value"], spike["date"], "more_requests"): 1}
+    # Incidents, not rows: the demo's realistic noise adds at most two messages, and each
+    # planted incident's message is the only one of its day.
+    assert len(anomalies) <= 2 + 2, [m["summary"] for m in anomalies]
+    for incident in (growth, spike):
+        assert [m["window_start"][:10] for m in anomalies].count(incident["date"]) == 1
+    growth_alert = next(m for m in anomalies if m["window_start"][:10] == growth["date"])
+    assert growth_alert["root_causes"][0] == {
+        "dimension": "feature", "value": "code_review", "cause": "longer_prompts",
+        "excess_usd": growth_alert["root_causes"][0]["excess_usd"]}  # fmt: skip
+    assert "mostly longer prompts" in growth_alert["summary"]
+    # No price version or contract starts in the demo's last weeks: no price_change cause.
+    assert not [m for m in anomalies if m["cause"] == "price_change"]
     # The forecast asset reported its projection, interval and backtest.
     forecast = result.asset_materializations_for_node("analytics__spend_forecast")[0].metadata
     assert forecast["organisation_status"].value == "ok"

@@ -187,7 +187,8 @@ def budget_status(
     pool="warehouse",
     description=(
         "Daily and hourly spend anomalies per feature, tenant and model (robust z-score against the "
-        "7 days before), each with its likely cause: table analytics.spend_anomalies, alerts."
+        "7 days before), each with its likely cause, grouped into incidents: table "
+        "analytics.spend_anomalies (a row per finding), one alert per incident."
     ),
 )
 def spend_anomalies(
@@ -196,7 +197,11 @@ def spend_anomalies(
     if skipped := _skip_off_duckdb(context, "the anomaly scan"):
         return skipped
     settings = Settings.from_env()
-    thresholds = Thresholds(z_threshold=settings.anomaly_z, min_excess_usd=settings.anomaly_min_usd)
+    thresholds = Thresholds(
+        z_threshold=settings.anomaly_z,
+        min_excess_usd=settings.anomaly_min_usd,
+        min_excess_by_dimension=settings.anomaly_min_usd_by_dimension,
+    )
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("set TimeZone = 'UTC'")
         rows, found = anomaly_alerts(con, thresholds, _link(ANOMALIES_KEY))
@@ -206,14 +211,16 @@ def spend_anomalies(
                 detected_at=datetime.now(UTC).replace(tzinfo=None),
             )
             keys = ", ".join(f"'{a.dedup_key}'" for a in found)
-            _write(con, "spend_anomalies", frame.assign(dedup_key=[a.dedup_key for a in found]),
-                   f"dedup_key in ({keys})")  # fmt: skip
+            # Each finding row carries the key of the incident (alert) it belongs to.
+            frame = frame.rename(columns={"incident_key": "dedup_key"})
+            _write(con, "spend_anomalies", frame, f"dedup_key in ({keys})")
     outbox = alerts.outbox()
     new = sum(outbox.add(a) for a in found)
     context.log.info("anomalies: %d found, %d new alerts", len(found), new)
     return dg.MaterializeResult(
         metadata={
-            "anomalies": len(found),
+            "incidents": len(found),
+            "findings": len(rows),
             "new_alerts": new,
             "found": dg.MetadataValue.md("\n".join(f"- {a.summary}" for a in found) or "none"),
         }
