@@ -14,6 +14,7 @@ change in `marts.mart_cost_change_drivers`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 
@@ -33,6 +34,10 @@ class Thresholds:
     # An excess of which one call makes up more than this share is one expensive call (a long
     # document, a retry storm of one request), not a change in how a scope spends.
     max_single_call_share: float = 0.5
+    # The least excess worth a message, as a share of the organisation's usual daily spend; an
+    # hour alerts on its own only for a larger one (a real incident also shows in its day).
+    min_share_of_org: float = 0.05
+    min_share_of_org_hourly: float = 0.10
 
     def min_excess(self, dimension: str) -> float:
         return dict(self.min_excess_by_dimension).get(dimension, self.min_excess_usd)
@@ -40,8 +45,8 @@ class Thresholds:
 
 DAILY_SQL = """
 with last_day as (
-    -- The newest complete day: the running day is still filling up.
-    select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly
+    -- The newest complete day (the running day is still filling up), or the backtest's day.
+    {last_day}
 ),
 series as (
     select {column} as scope_value, usage_date as day, sum(total_cost)::double as cost, sum(attempts) as attempts
@@ -72,7 +77,8 @@ history as (
     group by all
 )
 select '{scope}' as scope_type, scope_value, day, cost, attempts, list_median(hist) as med,
-       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad
+       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad,
+       null::double as week_max
 from history
 """
 
@@ -92,24 +98,41 @@ WEEKDAY_FACTORS = """weekday_factors as (
 )"""
 
 
-def _robust(rows: list[tuple], t: Thresholds) -> list[dict]:
+def _robust(rows: list[tuple], t: Thresholds, org_daily: float = 0.0) -> list[dict]:
+    """Anomalous rows. The least excess worth a message scales with the organisation (a share
+    of its usual daily spend: a small tenant's $2 swing is not news) and may be set per
+    dimension; an hour must also beat the scope's dearest hour of the week before (an agent
+    whose calls come in bursts alerts on a burst larger than its usual ones, not on each)."""
     found = []
-    for scope_type, value, window, cost, attempts, med, mad in rows:
+    for scope_type, value, window, cost, attempts, med, mad, *week_max in rows:
+        hourly = bool(week_max) and week_max[0] is not None
+        floor_share = (t.min_share_of_org_hourly if hourly else t.min_share_of_org) * org_daily
         if attempts < t.min_attempts:
             continue  # one expensive call is not a trend
+        if hourly and cost <= week_max[0]:
+            continue
         med = med or 0.0
         spread = max(1.4826 * (mad or 0.0), t.relative_floor * med, 0.01)
         z = (cost - med) / spread
-        if z >= t.z_threshold and cost - med >= t.min_excess(scope_type):
+        if z >= t.z_threshold and cost - med >= max(t.min_excess(scope_type), floor_share):
             found.append({"scope_type": scope_type, "scope_value": value, "window": window,
                           "observed": cost, "expected": med, "z": z})  # fmt: skip
     return found
 
 
-def daily_anomalies(con: duckdb.DuckDBPyConnection, t: Thresholds) -> list[dict]:
+def daily_anomalies(
+    con: duckdb.DuckDBPyConnection, t: Thresholds, as_of: date | None = None
+) -> list[dict]:
+    """Anomalous days among the `t.days_back` complete days up to the newest one (or `as_of`)."""
+    last_day = (
+        f"select date '{as_of.isoformat()}' as day"
+        if as_of
+        else "select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly"
+    )
     rows = []
     for scope, column in SCOPES.items():
         sql = DAILY_SQL.format(
+            last_day=last_day,
             scope=scope,
             column=column,
             span=t.days_back + 7,
@@ -117,13 +140,13 @@ def daily_anomalies(con: duckdb.DuckDBPyConnection, t: Thresholds) -> list[dict]
             weekday_factors=WEEKDAY_FACTORS,
         )
         rows += con.execute(sql).fetchall()
-    return [dict(a, granularity="day") for a in _robust(rows, t)]
+    return [dict(a, granularity="day") for a in _robust(rows, t, org_usual_daily(con, last_day))]
 
 
 HOURLY_SQL = """
 with last_hour as (
-    -- The newest complete hour.
-    select max(usage_hour) - interval 1 hour as hour from marts.agg_usage_hourly
+    -- The newest complete hour, or the backtest day's last hour.
+    {last_hour}
 ),
 series as (
     select {column} as scope_value, usage_hour as hour, sum(total_cost)::double as cost, sum(attempts) as attempts
@@ -138,12 +161,15 @@ hours as (
                                   (select hour from last_hour), interval 1 hour)) as hour
 ),
 grid as (
-    select s.scope_value, h.hour, coalesce(x.cost, 0) as cost, coalesce(x.attempts, 0) as attempts
+    select s.scope_value, h.hour, coalesce(x.cost, 0) as cost, coalesce(x.attempts, 0) as attempts,
+           -- The scope's dearest hour of the week before: a bursty agent's usual bursts.
+           max(coalesce(x.cost, 0)) over (partition by s.scope_value order by h.hour
+                                          rows between 168 preceding and 1 preceding) as week_max
     from scopes s cross join hours h
     left join series x on x.scope_value = s.scope_value and x.hour = h.hour
 ),
 history as (
-    select g.scope_value, g.hour, g.cost, g.attempts,
+    select g.scope_value, g.hour, g.cost, g.attempts, g.week_max,
            list(h.cost * fg.factor / fh.factor) as hist
     from grid g
     join weekday_factors fg on fg.dow = isodow(g.hour)
@@ -157,20 +183,47 @@ history as (
     group by all
 )
 select '{scope}' as scope_type, scope_value, hour, cost, attempts, list_median(hist) as med,
-       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad
+       list_median(list_transform(hist, lambda v: abs(v - list_median(hist)))) as mad,
+       week_max
 from history
 """
 
 
-def hourly_anomalies(con: duckdb.DuckDBPyConnection, t: Thresholds) -> list[dict]:
+def hourly_anomalies(
+    con: duckdb.DuckDBPyConnection, t: Thresholds, as_of: date | None = None
+) -> list[dict]:
+    """Anomalous hours among the `t.hours_back` complete hours up to the newest (or `as_of`'s last)."""
+    last_hour = (
+        f"select timestamp '{as_of.isoformat()} 23:00:00' as hour"
+        if as_of
+        else "select max(usage_hour) - interval 1 hour as hour from marts.agg_usage_hourly"
+    )
     rows = []
     for scope, column in SCOPES.items():
         sql = HOURLY_SQL.format(
+            last_hour=last_hour,
             scope=scope, column=column, span=8, hours_back=t.hours_back,
             weekday_factors=WEEKDAY_FACTORS,
         )  # fmt: skip
         rows += con.execute(sql).fetchall()
-    return [dict(a, granularity="hour") for a in _robust(rows, t)]
+    day = (
+        f"select date '{as_of.isoformat()}' as day"
+        if as_of
+        else "select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly"
+    )
+    return [dict(a, granularity="hour") for a in _robust(rows, t, org_usual_daily(con, day))]
+
+
+def org_usual_daily(con: duckdb.DuckDBPyConnection, last_day_sql: str) -> float:
+    """The organisation's median daily spend over the 7 days before the judged day."""
+    value = con.execute(
+        f"""with last_day as ({last_day_sql})
+            select median(cost) from (
+                select usage_date, sum(total_cost)::double as cost from marts.agg_usage_daily
+                where usage_date between (select day from last_day) - 7 and (select day from last_day) - 1
+                group by 1)"""
+    ).fetchone()[0]
+    return float(value or 0.0)
 
 
 def with_causes(con: duckdb.DuckDBPyConnection, anomalies: list[dict]) -> list[dict]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pandas as pd
@@ -107,10 +107,14 @@ def budget_alerts(
 
 
 def anomaly_alerts(
-    con: duckdb.DuckDBPyConnection, thresholds: Thresholds, link: str
+    con: duckdb.DuckDBPyConnection, thresholds: Thresholds, link: str, as_of: date | None = None
 ) -> tuple[list[dict], list[Alert]]:
-    """Findings (a row each, for analytics.spend_anomalies) and one alert per incident."""
-    found = with_causes(con, daily_anomalies(con, thresholds) + hourly_anomalies(con, thresholds))
+    """Findings (a row each, for analytics.spend_anomalies) and one alert per incident; `as_of`
+    judges that day as if it were the newest (the backtest)."""
+    found = with_causes(
+        con,
+        daily_anomalies(con, thresholds, as_of) + hourly_anomalies(con, thresholds, as_of),
+    )
     found = with_true_price_changes(con, without_single_call_spikes(con, found, thresholds))
     incidents = group_incidents(found, shared_calls(con, found))
     alerts = [incident_alert(i, link) for i in incidents]

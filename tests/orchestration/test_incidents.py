@@ -120,3 +120,17 @@ def test_the_minimum_excess_can_differ_per_dimension():
             ("feature", "chat", datetime(2026, 11, 14), 4.0, 50, 1.0, 0.1)]  # fmt: skip
     t = Thresholds(min_excess_by_dimension=(("tenant", 5.0),))
     assert [f["scope_type"] for f in _robust(rows, t)] == ["feature"]
+
+
+def test_small_swings_and_usual_bursts_do_not_alert():
+    t = Thresholds()
+    day = datetime(2026, 11, 14)
+    # A small tenant's $2 swing in an organisation spending $100 a day (floor 5 %: $5).
+    small = [("tenant", "tiny", day, 2.5, 40, 0.5, 0.05)]
+    assert _robust(small, t, org_daily=100.0) == []
+    assert len(_robust(small, t, org_daily=20.0)) == 1
+    # An hour alerts only above the scope's dearest hour of the week before, and above 10 %.
+    burst = ("feature", "agent", datetime(2026, 11, 14, 11), 3.0, 20, 0.1, 0.05)
+    assert _robust([(*burst, 3.5)], t, org_daily=20.0) == []  # its bursts reach $3.50 anyway
+    assert _robust([(*burst, 1.0)], t, org_daily=40.0) == []  # $2.90 < 10 % of $40
+    assert len(_robust([(*burst, 1.0)], t, org_daily=20.0)) == 1
