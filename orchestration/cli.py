@@ -128,6 +128,7 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
 def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None) -> None:
     """What the sensors do in `dagster dev`, done at the end of a headless run: a failed run
     becomes an alert, and every pending alert is sent to TOKENLAKE_WEBHOOK_URL."""
+    from orchestration.alerts.email import EmailSender
     from orchestration.alerts.model import Alert
     from orchestration.alerts.notifier import Notifier, deliver_pending
     from orchestration.alerts.outbox import Outbox
@@ -142,7 +143,8 @@ def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None)
             link=f"{DAGSTER_UI_URL}/runs/{failed_run_id}",
             dedup_key=f"run_failure|{failed_run_id}",
         ))  # fmt: skip
-    if not settings.webhook_url:
+    email = EmailSender.from_settings(settings)
+    if not settings.webhook_url and email is None:
         pending = outbox.counts().get("pending", 0)
         if pending:
             print(
@@ -150,9 +152,10 @@ def deliver_alerts(settings: Settings, job_name: str, failed_run_id: str | None)
             )
         return
     notifier = Notifier.from_settings(settings)
-    report = deliver_pending(outbox, notifier)
+    report = deliver_pending(outbox, notifier, email=email)
+    receivers = ", ".join(r.receiver for r in (notifier, email) if r is not None)
     print(
-        f"tokenlake: alerts to {notifier.receiver}: {report.delivered} delivered, "
+        f"tokenlake: alerts to {receivers}: {report.delivered} delivered, "
         f"{report.suppressed} suppressed (cool-down), {report.failed + report.deferred} kept "
         f"pending{' (' + report.errors[0] + ')' if report.errors else ''}",
         flush=True,

@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.defs.alerting import definitions as alerting
 from orchestration.defs.alerting.assets import BUDGETS_KEY, FORECAST_KEY
+from orchestration.defs.alerting.digest import DIGEST_KEY
 from orchestration.defs.price_book import definitions as price_book
 from orchestration.defs.provider_usage import definitions as provider_usage
 from orchestration.defs.publish import definitions as publish
@@ -20,8 +21,9 @@ for name, value in settings.export_for_tools().items():
     os.environ.setdefault(name, value)
 
 # The LiteLLM import is on demand (it reads the internet and writes your price book).
+# The digest runs on its own schedules (daily, weekly), not on every pipeline run.
 EVERYTHING = dg.AssetSelection.all() - dg.AssetSelection.keys(
-    usage_logs.LOG_FILES_KEY, price_book.LITELLM_IMPORT_KEY
+    usage_logs.LOG_FILES_KEY, price_book.LITELLM_IMPORT_KEY, DIGEST_KEY
 )
 
 # The provider reports are daily-partitioned: a run names its days (`tokenlake run` reads from

@@ -67,6 +67,14 @@ class Settings:
     # Webhook deliveries: one POST's timeout, and how long one tick or run spends delivering.
     webhook_timeout_seconds: float = 10.0
     webhook_window_seconds: float = 30.0
+    # Email (digests): SMTP server, sender, recipients; the password is a secret.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str = "tokenlake@localhost"
+    smtp_to: tuple[str, ...] = ()
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
     # Data health: hours a source may be silent (0: never stale), and the quarantine share of a
     # load that is a spike.
     logs_stale_hours: float = 6.0
@@ -129,6 +137,16 @@ class Settings:
             webhook_window_seconds=_float(
                 env, "TOKENLAKE_WEBHOOK_WINDOW_SECONDS", cls.webhook_window_seconds
             ),
+            smtp_host=env.get("TOKENLAKE_SMTP_HOST") or None,
+            smtp_port=_int(env, "TOKENLAKE_SMTP_PORT", cls.smtp_port, minimum=1),
+            smtp_from=env.get("TOKENLAKE_SMTP_FROM") or cls.smtp_from,
+            smtp_to=tuple(
+                a.strip() for a in (env.get("TOKENLAKE_SMTP_TO") or "").split(",") if a.strip()
+            ),
+            smtp_user=env.get("TOKENLAKE_SMTP_USER") or None,
+            smtp_password=env.get("TOKENLAKE_SMTP_PASSWORD") or None,
+            smtp_starttls=(env.get("TOKENLAKE_SMTP_STARTTLS") or "").lower()
+            in ("1", "true", "yes"),
             logs_stale_hours=_float(env, "TOKENLAKE_LOGS_STALE_HOURS", cls.logs_stale_hours),
             provider_stale_hours=_float(
                 env, "TOKENLAKE_PROVIDER_STALE_HOURS", cls.provider_stale_hours

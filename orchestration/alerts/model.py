@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 KINDS = ("anomaly", "budget", "forecast", "run_failure", "stale_source", "quarantine_spike",
-         "unpriced_model")  # fmt: skip
+         "unpriced_model", "digest")  # fmt: skip
 SEVERITIES = ("info", "warning", "critical")
 CAUSES = ("more_requests", "longer_prompts", "longer_completions", "more_retries", "model_mix",
           "price_change", "tier_or_context_mix", "cache_misses", "other")  # fmt: skip
@@ -29,6 +29,8 @@ class Alert:
     dedup_key: str
     # An incident's root causes, largest first: {dimension, value, cause, excess_usd}.
     root_causes: tuple[dict, ...] | list[dict] | None = None
+    # A digest's content (lines, movers, forecast, budgets, incidents, chart path).
+    details: dict | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -32,6 +32,18 @@ def is_slack(url: str) -> bool:
 def slack_message(alert: Alert) -> dict:
     """The same facts as Slack `text` plus blocks."""
     icon = {"critical": ":rotating_light:", "warning": ":warning:", "info": ":information_source:"}
+    if alert.kind == "digest":
+        lines = (alert.details or {}).get("lines") or [alert.summary]
+        return {
+            "text": f"{icon[alert.severity]} {alert.title}: {alert.summary}",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": alert.title[:150]}},
+                *({"type": "section", "text": {"type": "mrkdwn", "text": line[:2900]}}
+                  for line in lines[:40]),
+                {"type": "context", "elements": [{"type": "mrkdwn", "text":
+                    f"chart attached to the email digest · <{alert.link}|open in Dagster>"}]},
+            ],
+        }  # fmt: skip
     fields = [
         f"*{alert.dimension}*: {alert.value}",
         f"*cause*: {alert.cause}",
@@ -124,30 +136,49 @@ def deliver_pending(
     notifier: Notifier | None,
     now: datetime | None = None,
     cooldown: timedelta = DEFAULT_COOLDOWN,
+    email=None,  # orchestration.alerts.email.EmailSender | None
 ) -> DeliveryReport:
-    """Send every pending alert once (oldest first) within the notifier's delivery window;
-    failures, and alerts the window left no time for, stay pending for the next tick."""
+    """Send every pending alert once (oldest first) to each of its channels (the webhook; email
+    too for digests) within the notifier's delivery window; failures, and alerts the window
+    left no time for, stay pending for the next tick."""
+    from orchestration.alerts.email import EMAIL_KINDS
+
     report = DeliveryReport()
     moment = now or datetime.now(UTC)
-    if notifier is None:
+    if notifier is None and email is None:
         return report  # no receiver configured: alerts wait in the table
-    deadline = time.monotonic() + notifier.window_seconds
+    window = notifier.window_seconds if notifier else email.timeout_seconds * 3
+    deadline = time.monotonic() + window
     for alert in outbox.pending():
-        if outbox.recently_delivered(alert, cooldown, moment):
+        if alert.kind != "digest" and outbox.recently_delivered(alert, cooldown, moment):
             outbox.mark(alert, "suppressed", moment)
             report.suppressed += 1
             continue
-        left = deadline - time.monotonic()
-        if left < MIN_ATTEMPT_SECONDS:
-            report.deferred += 1
-            continue
-        try:
-            notifier.send(alert, timeout_seconds=min(notifier.timeout_seconds, left))
-        except DeliveryError as exc:
-            outbox.mark(alert, "pending", moment, str(exc))
-            report.failed += 1
-            report.errors.append(str(exc))
-            continue
-        outbox.mark(alert, "delivered", moment)
-        report.delivered += 1
+        channels = {"webhook": notifier} if notifier else {}
+        if email is not None and alert.kind in EMAIL_KINDS:
+            channels["email"] = email
+        if not channels:
+            continue  # its channel is not configured: it waits
+        done = outbox.delivered_channels(alert)
+        failed = False
+        for name, channel in channels.items():
+            if name in done:
+                continue
+            left = deadline - time.monotonic()
+            if left < MIN_ATTEMPT_SECONDS:
+                report.deferred += 1
+                failed = True
+                break
+            try:
+                channel.send(alert, timeout_seconds=min(channel.timeout_seconds, left))
+            except DeliveryError as exc:
+                outbox.mark(alert, "pending", moment, str(exc))
+                report.failed += 1
+                report.errors.append(str(exc))
+                failed = True
+                continue
+            outbox.mark_channel(alert, name, moment)
+        if not failed:
+            outbox.mark(alert, "delivered", moment)
+            report.delivered += 1
     return report

@@ -41,6 +41,14 @@ create table if not exists alerts (
     delivered_at text
 );
 create index if not exists alerts_by_cooldown on alerts (cooldown_key, status, delivered_at);
+-- An alert that goes to several channels (a digest: webhook and email) is delivered once every
+-- channel took it; a channel that took it is not sent it again.
+create table if not exists deliveries (
+    dedup_key text not null,
+    channel text not null,
+    delivered_at text not null,
+    primary key (dedup_key, channel)
+);
 """
 
 DEFAULT_COOLDOWN = timedelta(hours=24)
@@ -102,6 +110,20 @@ class Outbox:
                 (status, 0 if status == "suppressed" else 1, error, status, now.isoformat(),
                  alert.dedup_key),
             )  # fmt: skip
+
+    def delivered_channels(self, alert: Alert) -> set[str]:
+        with self._connect() as con:
+            rows = con.execute(
+                "select channel from deliveries where dedup_key = ?", (alert.dedup_key,)
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    def mark_channel(self, alert: Alert, channel: str, now: datetime) -> None:
+        with self._connect() as con:
+            con.execute(
+                "insert or ignore into deliveries values (?, ?, ?)",
+                (alert.dedup_key, channel, now.isoformat()),
+            )
 
     def counts(self) -> dict[str, int]:
         with self._connect() as con:

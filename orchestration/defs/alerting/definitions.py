@@ -6,6 +6,7 @@ import dagster as dg
 
 from orchestration.defs.alerting.assets import budget_status, spend_anomalies, spend_forecast
 from orchestration.defs.alerting.data_health import source_freshness_asset, sources_are_fresh
+from orchestration.defs.alerting.digest import daily_digest, digest_job, spend_digest, weekly_digest
 from orchestration.defs.alerting.resources import AlertsResource
 from orchestration.defs.alerting.sensors import deliver_alerts, run_failure_alerts
 from orchestration.provider_sync import partition_range_tags
@@ -50,10 +51,10 @@ daily_scan = dg.ScheduleDefinition(
 
 def definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=scan_assets,
+        assets=[*scan_assets, spend_digest],
         asset_checks=[sources_are_fresh],
-        jobs=[forecast_and_scan_job],
-        schedules=[hourly_refresh, daily_scan],
+        jobs=[forecast_and_scan_job, digest_job],
+        schedules=[hourly_refresh, daily_scan, daily_digest, weekly_digest],
         sensors=[deliver_alerts, run_failure_alerts],
         resources={"alerts": AlertsResource()},
     )

@@ -5,6 +5,7 @@ Read from the environment when used, never put in Dagster config: the webhook UR
 
 import dagster as dg
 
+from orchestration.alerts.email import EmailSender
 from orchestration.alerts.notifier import Notifier
 from orchestration.alerts.outbox import Outbox
 from orchestration.settings import Settings
@@ -18,3 +19,6 @@ class AlertsResource(dg.ConfigurableResource):
 
     def notifier(self) -> Notifier | None:
         return Notifier.from_settings(Settings.from_env())
+
+    def email(self) -> EmailSender | None:
+        return EmailSender.from_settings(Settings.from_env())

@@ -21,10 +21,10 @@ from orchestration.settings import DAGSTER_UI_URL
     description="Sends pending alerts to TOKENLAKE_WEBHOOK_URL; failed deliveries are retried next tick.",
 )
 def deliver_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
-    notifier = alerts.notifier()
-    if notifier is None:
+    notifier, email = alerts.notifier(), alerts.email()
+    if notifier is None and email is None:
         return dg.SkipReason("TOKENLAKE_WEBHOOK_URL is not set: alerts wait in the alerts table")
-    report = deliver_pending(alerts.outbox(), notifier)
+    report = deliver_pending(alerts.outbox(), notifier, email=email)
     return dg.SkipReason(
         f"delivered {report.delivered}, suppressed {report.suppressed} (cool-down), "
         f"failed {report.failed} (kept pending){': ' + report.errors[0] if report.errors else ''}"
@@ -61,4 +61,4 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
     )
     notifier = alerts.notifier()
     if notifier is not None:
-        deliver_pending(outbox, notifier)
+        deliver_pending(outbox, notifier, email=alerts.email())
