@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export TOKENLAKE_HOME ?= $(CURDIR)/.tokenlake
 
-.PHONY: help setup demo run test test-fast lint format bench spark-build lock clean postgres-binaries
+.PHONY: help setup demo run test test-fast lint format bench bench-alerts spark-build lock clean postgres-binaries
 
 help:
 	@echo "make demo   - set up, generate demo data, run the whole pipeline, open Dagster on http://127.0.0.1:3000"
@@ -66,6 +66,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m benchmarks.ingest_bench --events 1000000
+
+# Anomaly alerts on the demo's last 60 days: messages, precision and recall for the planted incidents.
+bench-alerts: setup
+	$(BIN)/python -m benchmarks.alert_backtest --events 200000 --days 60
 
 # dbt-spark and pyspark (~400 MB) are installed only here, from their own lock file.
 $(VENV)/.spark-installed: $(VENV)/.installed requirements-spark.lock
