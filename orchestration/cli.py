@@ -3,6 +3,7 @@
 tokenlake run              the whole pipeline once, headless (cron, CI, scripts)
 tokenlake demo             demo data -> whole pipeline -> Dagster UI on 127.0.0.1:3000
 tokenlake generate-demo    only write demo log files
+tokenlake digest           the daily (or --period weekly) spend digest, sent now
 tokenlake dbt ARGS...      dbt on the configured warehouse (e.g. `tokenlake dbt build`)
 """
 
@@ -62,7 +63,9 @@ def ensure_dbt_manifest() -> Path:
     return manifest
 
 
-def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
+def run_pipeline(
+    settings: Settings, job_name: str = "full_pipeline", run_config: dict | None = None
+) -> bool:
     """Materialise every asset once, in this process, recorded in the Dagster instance."""
     _prepare_environment(settings)
     from dagster import AssetCheckSeverity, DagsterInstance
@@ -92,6 +95,7 @@ def run_pipeline(settings: Settings, job_name: str = "full_pipeline") -> bool:
         run_id = str(uuid.uuid4())  # known before the run starts: the heartbeat tags it
         with Heartbeat(instance, run_id, settings.warehouse_wait_seconds):
             result = job.execute_in_process(
+                run_config=run_config,
                 instance=instance,
                 raise_on_error=False,
                 tags={**tags, **owner_tags()},
@@ -295,6 +299,10 @@ def main(argv: list[str] | None = None) -> None:
     imp.add_argument(
         "--effective-from", help="YYYY-MM-DD the imported prices apply from (default: today)"
     )
+    digest = sub.add_parser(
+        "digest", help="build and send the spend digest now (cron users)", parents=[common]
+    )
+    digest.add_argument("--period", choices=("daily", "weekly"), default="daily")
     dbt = sub.add_parser("dbt", help="run dbt on the configured warehouse", add_help=False)
     dbt.add_argument("dbt_args", nargs=argparse.REMAINDER)
     gen = sub.add_parser("generate-demo", help="only write demo log files", parents=[common])
@@ -323,6 +331,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return supervise(
             child, settings.stop_grace_seconds, lambda: recover_runs_of_dead_processes(settings)
         )
+    if args.command == "digest":
+        config = {"ops": {"analytics__digest": {"config": {"period": args.period}}}}
+        return 0 if run_pipeline(settings, "digest", config) else 1
     if args.command == "dbt":
         return dbt_command(settings, args.dbt_args)
     if args.command == "import-prices":

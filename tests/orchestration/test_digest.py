@@ -145,3 +145,26 @@ def test_the_digest_job_and_schedules(warehouse, tmp_path, monkeypatch):
         k.to_user_string()
         for k in defs.resolve_job_def("hourly_incremental").asset_layer.executable_asset_keys
     }
+
+
+def test_tokenlake_digest_sends_the_weekly_digest_by_email(warehouse, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    smtp = SMTPServer()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))}
+        env |= {"TOKENLAKE_HOME": str(tmp_path / "home"), "TOKENLAKE_WAREHOUSE": str(warehouse),
+                "TOKENLAKE_SMTP_HOST": "127.0.0.1", "TOKENLAKE_SMTP_PORT": str(smtp.port),
+                "TOKENLAKE_SMTP_TO": "a@example.test, b@example.test"}  # fmt: skip
+        tokenlake = str(Path(sys.executable).with_name("tokenlake"))
+        run = subprocess.run([tokenlake, "digest", "--period", "weekly"], env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+        assert "1 delivered" in run.stdout
+    finally:
+        smtp.close()
+    assert [m["Subject"] for m in smtp.messages] == [
+        "tokenlake weekly digest: 2026-11-13 .. 2026-11-19"]  # fmt: skip
+    assert smtp.messages[0]["To"] == "a@example.test, b@example.test"
