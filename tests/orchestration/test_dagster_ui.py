@@ -176,12 +176,14 @@ def test_demo_opens_the_ui_on_the_materialised_graph_and_a_cron_rerun_changes_no
             "ingest_logs",
             "import_prices",
             "forecast_and_scan",
+            "digest",
         } <= {j["name"] for j in repository["jobs"]}
         sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
         assert {"new_log_files": "RUNNING", "deliver_alerts": "RUNNING",
                 "run_failure_alerts": "RUNNING"}.items() <= sensors.items()  # fmt: skip
         schedules = {s["name"]: s["scheduleState"]["status"] for s in repository["schedules"]}
-        assert schedules == {"hourly_refresh": "RUNNING", "daily_forecast_and_scan": "RUNNING"}
+        assert schedules == {"hourly_refresh": "RUNNING", "daily_forecast_and_scan": "RUNNING",
+                             "daily_digest": "RUNNING", "weekly_digest": "RUNNING"}  # fmt: skip
         checks = {
             c["name"]
             for n in data["assetChecksOrError"]
