@@ -30,6 +30,7 @@ DEMO_PIPELINE_MODULES = frozenset({
     "tests/orchestration/test_whole_graph.py",
     "tests/portability/test_postgres_warehouse.py",
     "tests/publish/test_dashboards.py",
+    "tests/publish/test_focus_export.py",
     "tests/publish/test_published_outputs.py",
 })  # fmt: skip
 

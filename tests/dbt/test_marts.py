@@ -184,6 +184,40 @@ def test_chargeback_matches_the_price_plans(demo):
     assert (joined.expected - joined.got).abs().max() < 1e-6
 
 
+def test_session_costs_match_pandas_on_the_attempts(demo):
+    attempts = q(demo["warehouse"], """select session_id, request_id, attempt, model, event_at,
+        input_tokens, output_tokens, total_cost, is_priced from marts.fct_llm_attempts
+        where session_id is not null""")  # fmt: skip
+    attempts["total_cost"] = attempts.total_cost.astype(float)
+    g = attempts.groupby("session_id")
+    expected = pd.DataFrame({
+        "requests": g.request_id.nunique(), "attempts": g.size(),
+        "retries": g.size() - g.request_id.nunique(), "models_used": g.model.nunique(),
+        "input_tokens": g.input_tokens.sum(), "output_tokens": g.output_tokens.sum(),
+        "priced_cost": g.total_cost.sum(), "unpriced": g.is_priced.apply(lambda s: (~s).sum()),
+        "duration_seconds": (g.event_at.max() - g.event_at.min()).dt.total_seconds().astype(int),
+    })  # fmt: skip
+    sessions = q(demo["warehouse"], "select * from marts.mart_session_costs").set_index(
+        "session_id"
+    )
+    assert len(sessions) == len(expected) > 1000
+    got = sessions.loc[expected.index]
+    for column in (
+        "requests",
+        "attempts",
+        "retries",
+        "models_used",
+        "input_tokens",
+        "output_tokens",
+    ):
+        assert (got[column].astype(int) == expected[column]).all(), column
+    assert abs(got.duration_seconds.astype(int) - expected.duration_seconds).max() <= 1
+    assert (got.priced_cost.astype(float) - expected.priced_cost).abs().max() < 1e-6
+    assert (got.total_cost.isna() == (expected.unpriced > 0)).all()
+    multi = got[got.models_used > 1].iloc[0]
+    assert len(multi.model_list.split(", ")) == multi.models_used
+
+
 def test_every_mart_column_is_described(demo):
     """_marts__models.yml describes every column a mart really has, and none it lacks."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())

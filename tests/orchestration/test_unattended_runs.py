@@ -302,3 +302,21 @@ def test_a_silent_source_a_quarantine_spike_and_an_unpriced_model_each_alert_onc
     second = _run(env)  # nothing new: the spike was the last load's, the silence is the same one
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr[-2000:]
     assert len(_alerts(tmp_path / "home")) == 3
+
+
+def test_dbt_never_outlives_a_step_that_failed_while_it_ran():
+    from orchestration.defs.warehouse.dbt_cli import streamed_to_the_end
+
+    class Invocation:  # dagster-dbt's DbtCliInvocation as the step sees it
+        process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+        def stream(self):
+            yield "an event"
+            raise KeyError("model.tokenlake.a_model_the_manifest_lacks")
+
+    invocation = Invocation()
+    started = time.monotonic()
+    with pytest.raises(KeyError):
+        list(streamed_to_the_end(invocation))
+    assert invocation.process.poll() is not None  # stopped, not left holding the warehouse
+    assert time.monotonic() - started < 30

@@ -12,7 +12,7 @@ from dagster_dbt import (
 )
 
 from orchestration.defs.partitions import DAILY
-from orchestration.defs.warehouse.dbt_cli import environment, reused_parse
+from orchestration.defs.warehouse.dbt_cli import environment, reused_parse, streamed_to_the_end
 from orchestration.defs.warehouse.project import dbt_project
 from orchestration.settings import DBT_BUILD_ARGS, Settings
 
@@ -75,7 +75,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     target, parse_cache = _run_target(context)
     args = _build_args(context)
     with reused_parse(target, parse_cache), environment(_test_scope()):
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+        yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))
 
 
 @dbt_assets(
@@ -98,4 +98,4 @@ def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
     }
     args = _build_args(context)
     with reused_parse(target, parse_cache), environment({**days, **_test_scope()}):
-        yield from dbt.cli(args, context=context, target_path=target).stream()
+        yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))

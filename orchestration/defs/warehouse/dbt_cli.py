@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from dagster_dbt import DbtCliResource
 from packaging import version
@@ -70,3 +73,24 @@ def environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+# How long dbt may take to stop after SIGINT (it finishes the running statement) before SIGKILL.
+DBT_STOP_SECONDS = 20
+
+
+def streamed_to_the_end(invocation: Any) -> Iterator[Any]:
+    """The invocation's events; dbt never outlives its step. A step that fails while dbt runs
+    (an error in handling one of its events) stops reading dbt's output: dbt would block on the
+    full pipe while holding the DuckDB file's write lock, and every later step would wait for it."""
+    try:
+        yield from invocation.stream()
+    finally:
+        process = invocation.process
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=DBT_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
