@@ -124,11 +124,7 @@ def daily_anomalies(
     con: duckdb.DuckDBPyConnection, t: Thresholds, as_of: date | None = None
 ) -> list[dict]:
     """Anomalous days among the `t.days_back` complete days up to the newest one (or `as_of`)."""
-    last_day = (
-        f"select date '{as_of.isoformat()}' as day"
-        if as_of
-        else "select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly"
-    )
+    last_day = _last_day_sql(as_of)
     rows = []
     for scope, column in SCOPES.items():
         sql = DAILY_SQL.format(
@@ -206,12 +202,17 @@ def hourly_anomalies(
             weekday_factors=WEEKDAY_FACTORS,
         )  # fmt: skip
         rows += con.execute(sql).fetchall()
-    day = (
-        f"select date '{as_of.isoformat()}' as day"
-        if as_of
-        else "select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly"
-    )
-    return [dict(a, granularity="hour") for a in _robust(rows, t, org_usual_daily(con, day))]
+    return [
+        dict(a, granularity="hour")
+        for a in _robust(rows, t, org_usual_daily(con, _last_day_sql(as_of)))
+    ]
+
+
+def _last_day_sql(as_of: date | None) -> str:
+    """The day judged: the newest complete one (the running day is still filling up), or `as_of`."""
+    if as_of:
+        return f"select date '{as_of.isoformat()}' as day"
+    return "select cast(max(usage_hour) as date) - 1 as day from marts.agg_usage_hourly"
 
 
 def org_usual_daily(con: duckdb.DuckDBPyConnection, last_day_sql: str) -> float:
