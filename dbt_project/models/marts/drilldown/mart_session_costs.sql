@@ -1,12 +1,12 @@
 -- Grain: one session / conversation / trace (drill-down level 1 for conversational products:
 -- session -> request (mart_request_summary, by session_id) -> attempt (mart_request_attempts)).
--- A view over fct_llm_requests: requests carry their session, so the session's totals are the
--- sums of its requests' (which are the sums of their attempts'). Requests without a session are
--- not here.
+-- A view over the attempts, each counted in the session it reported (a request's retries can
+-- report another session than its first attempt): a session's totals are its attempts' sums.
+-- Attempts without a session are not here.
 {{ config(materialized='view') }}
 
-with requests as (
-    select * from {{ ref('fct_llm_requests') }}
+with attempts as (
+    select * from {{ ref('fct_llm_attempts') }}
     where session_id is not null
 ),
 
@@ -20,24 +20,27 @@ final as (
         count(distinct feature) as features,
         count(distinct model) as models_used,
         {{ dbt.listagg('distinct model', "', '", "order by model") if target.type != 'spark' else "concat_ws(', ', sort_array(collect_set(model)))" }} as model_list,
-        min(first_seen_at) as started_at,
-        max(last_seen_at) as ended_at,
-        {{ dbt.datediff('min(first_seen_at)', 'max(last_seen_at)', 'second') }} as duration_seconds,
-        count(*) as requests,
-        sum(attempts) as attempts,
-        sum(retries) as retries,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
+        count(distinct request_id) as requests,
+        count(*) as attempts,
+        count(*) - count(distinct request_id) as retries,
         sum(input_tokens) as input_tokens,
         sum(cache_read_tokens) as cache_read_tokens,
         sum(cache_write_tokens) as cache_write_tokens,
         sum(output_tokens) as output_tokens,
-        sum(unpriced_attempts) as unpriced_attempts,
+        sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
         -- NULL when any attempt is unpriced (as for requests): a partial sum is not a total.
-        cast(case when sum(unpriced_attempts) = 0 then sum(priced_cost) end as {{ money_type() }}) as total_cost,
-        cast(sum(priced_cost) as {{ money_type() }}) as priced_cost,
-        cast(sum(failed_attempts_cost) as {{ money_type() }}) as failed_attempts_cost,
-        cast(case when sum(unpriced_attempts) = 0 then sum(net_cost) end as {{ money_type() }}) as net_cost,
-        sum(unpriced_attempts) = 0 as is_fully_priced
-    from requests
+        cast(case when sum(case when is_priced then 0 else 1 end) = 0 then sum(total_cost) end
+             as {{ money_type() }}) as total_cost,
+        cast(coalesce(sum(total_cost), 0) as {{ money_type() }}) as priced_cost,
+        cast(coalesce(sum(case when status <> 'ok' then total_cost else 0 end), 0) as {{ money_type() }})
+            as failed_attempts_cost,
+        cast(case when sum(case when is_priced then 0 else 1 end) = 0 then sum(net_cost) end
+             as {{ money_type() }}) as net_cost,
+        sum(case when is_priced then 0 else 1 end) = 0 as is_fully_priced
+    from attempts
     group by session_id
 )
 
