@@ -7,11 +7,13 @@ Secrets are kept out of repr() so that they never reach a log line by accident.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+# Re-exported: orchestration imports it from here.
+from ingestion.redaction import redact_url as redact_url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
@@ -282,8 +284,3 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
-
-
-def redact_url(url: str) -> str:
-    """A URL safe to print: user info (user:password@) replaced, e.g. in s3://key:secret@bucket."""
-    return re.sub(r"(://)[^/@\s]+@", r"\1***@", url)

@@ -8,7 +8,6 @@ once. Error messages name the environment variable to fix and never contain the 
 from __future__ import annotations
 
 import email.utils
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+
+from ingestion.redaction import redact_secrets
 
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 MAX_PAGES = 100_000  # a bound on any pagination loop: a server that never ends is an error
@@ -151,17 +152,3 @@ def _error_message(response: requests.Response, secrets: Iterable[str] = ()) -> 
     if isinstance(error, dict) and error.get("message"):
         return redact_secrets(str(error["message"]), secrets)[:200]
     return redact_secrets(str(body), secrets)[:200]
-
-
-# Key-like tokens: provider key prefixes, bearer tokens, and any long run of key characters.
-_KEY_LIKE = re.compile(
-    r"(?i)\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{6,}|bearer\s+[A-Za-z0-9._\-]{6,}|[A-Za-z0-9_\-]{32,}"
-)
-
-
-def redact_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with the given secrets and key-like tokens replaced by ***."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEY_LIKE.sub("***", text)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ingestion.redaction import redact_url
 from ingestion.usage_logs.helpers import file_format, split_logs_url
 
 
@@ -16,14 +16,10 @@ class LogsLocationError(ValueError):
     """TOKENLAKE_LOGS_URL names nothing to read; the message says what to fix."""
 
 
-def _redact(url: str) -> str:
-    return re.sub(r"(://)[^/@\s]+@", r"\1***@", url)
-
-
 def check_logs_location(url: str) -> None:
     """Raise LogsLocationError unless `url` has at least one log file (JSONL, Parquet, OTLP)."""
     bucket, glob = split_logs_url(url)
-    label = f"TOKENLAKE_LOGS_URL={_redact(url)}"
+    label = f"TOKENLAKE_LOGS_URL={redact_url(url)}"
     scheme = urlsplit(bucket).scheme
     if scheme in ("", "file") or len(scheme) == 1:
         base = Path(bucket.removeprefix("file://"))

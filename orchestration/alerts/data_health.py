@@ -115,19 +115,6 @@ class LoadQuarantine:
         return self.quarantined / self.records if self.records else 0.0
 
 
-def last_load_quarantine(con: duckdb.DuckDBPyConnection) -> LoadQuarantine | None:
-    """The quarantine share of the newest usage-log load (None: nothing loaded yet)."""
-    if "usage_log_files" not in _tables(con, "raw"):
-        return None
-    row = con.execute(
-        """select _dlt_load_id, sum(records_read - records_skipped), sum(rows_quarantined)
-           from raw.usage_log_files
-           where _dlt_load_id = (select max(_dlt_load_id) from raw.usage_log_files)
-           group by 1"""
-    ).fetchone()
-    return None if row is None else LoadQuarantine(row[0], int(row[1] or 0), int(row[2] or 0))
-
-
 def quarantine_spike_alert(load: LoadQuarantine, threshold: float, reasons: list[tuple[str, int]],
                            link: str) -> Alert:  # fmt: skip
     top = (

@@ -28,6 +28,7 @@ class EmailSender:
     password: str | None = field(default=None, repr=False)
     starttls: bool = False
     timeout_seconds: float = 10.0
+    window_seconds: float = 30.0  # as the webhook's: one delivery window per tick or run
 
     @classmethod
     def from_settings(
@@ -37,7 +38,8 @@ class EmailSender:
             return None
         return cls(settings.smtp_host, settings.smtp_port, settings.smtp_from,
                    tuple(settings.smtp_to), settings.smtp_user, settings.smtp_password,
-                   settings.smtp_starttls, settings.webhook_timeout_seconds)  # fmt: skip
+                   settings.smtp_starttls, settings.webhook_timeout_seconds,
+                   settings.webhook_window_seconds)  # fmt: skip
 
     @property
     def receiver(self) -> str:

@@ -147,8 +147,7 @@ def deliver_pending(
     moment = now or datetime.now(UTC)
     if notifier is None and email is None:
         return report  # no receiver configured: alerts wait in the table
-    window = notifier.window_seconds if notifier else email.timeout_seconds * 3
-    deadline = time.monotonic() + window
+    deadline = time.monotonic() + max(c.window_seconds for c in (notifier, email) if c)
     for alert in outbox.pending():
         if alert.kind != "digest" and outbox.recently_delivered(alert, cooldown, moment):
             outbox.mark(alert, "suppressed", moment)

@@ -86,9 +86,11 @@ def quarantine_share_of_last_load(
     )
     threshold = settings.quarantine_spike_share
     spike = load.records > 0 and load.share > threshold
-    if spike and settings.is_duckdb:
-        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-            reasons = [r for i in load_ids.split(",") if i for r in quarantine_reasons(con, i)]
+    if spike:
+        reasons = []  # the top reasons are read on DuckDB; other engines get the alert without
+        if settings.is_duckdb:
+            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+                reasons = [r for i in load_ids.split(",") if i for r in quarantine_reasons(con, i)]
         link = f"{DAGSTER_UI_URL}/assets/raw/usage_events_quarantine"
         alerts.outbox().add(quarantine_spike_alert(load, threshold, reasons, link))
     return dg.AssetCheckResult(
