@@ -347,6 +347,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         server = None
         if "TOKENLAKE_LOGS_URL" not in os.environ:
+            from ingestion.demo.generator import DEMO_CUSTOM_DIMENSIONS
+
+            # The demo's request metadata as dimensions, unless the user chose their own.
+            os.environ.setdefault("TOKENLAKE_CUSTOM_DIMENSIONS", DEMO_CUSTOM_DIMENSIONS)
             ensure_demo_data(settings, args.events)
             server = start_demo_provider_api(settings)
             settings = Settings.from_env()

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 # Re-exported: orchestration imports it from here.
 from ingestion.redaction import redact_url as redact_url
+from orchestration.dimensions import CustomDimension, parse_custom_dimensions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
@@ -60,6 +61,12 @@ class Settings:
     anomaly_min_usd: float = 1.0
     # Per-dimension minimum excess (USD), e.g. {"tenant": 5.0}: TOKENLAKE_ANOMALY_MIN_USD_BY_DIMENSION.
     anomaly_min_usd_by_dimension: tuple[tuple[str, float], ...] = ()
+    # What the anomaly scan groups spend by: feature, tenant, model and custom dimensions.
+    anomaly_dimensions: tuple[str, ...] = ("feature", "tenant", "model")
+    # Fields of extra_fields promoted to columns (orchestration/dimensions.py), and the
+    # variable's text as given (dbt reads the variable itself).
+    custom_dimensions: tuple[CustomDimension, ...] = ()
+    custom_dimensions_spec: str = ""
     # dbt tests in Dagster runs: `changed` checks the rows the run wrote (dbt_project/macros/
     # test_scope.sql), `all` every row. A plain `dbt build` always checks every row.
     dbt_test_scope: str = "changed"
@@ -92,6 +99,12 @@ class Settings:
             Path(env.get("TOKENLAKE_WAREHOUSE") or home / "warehouse.duckdb").expanduser().resolve()
         )
         price_book = env.get("TOKENLAKE_PRICE_BOOK")
+        dimensions_spec = (env.get("TOKENLAKE_CUSTOM_DIMENSIONS") or "").strip()
+        try:
+            dimensions = parse_custom_dimensions(dimensions_spec)
+        except ValueError as exc:
+            raise ConfigError(f"TOKENLAKE_CUSTOM_DIMENSIONS: {exc}") from None
+        scopes = ("feature", "tenant", "model", *(d.name for d in dimensions))
         return cls(
             home=home,
             warehouse=warehouse,
@@ -124,8 +137,13 @@ class Settings:
             anomaly_z=_float(env, "TOKENLAKE_ANOMALY_Z", cls.anomaly_z),
             anomaly_min_usd=_float(env, "TOKENLAKE_ANOMALY_MIN_USD", cls.anomaly_min_usd),
             anomaly_min_usd_by_dimension=_per_dimension(
-                env, "TOKENLAKE_ANOMALY_MIN_USD_BY_DIMENSION"
+                env, "TOKENLAKE_ANOMALY_MIN_USD_BY_DIMENSION", scopes
             ),
+            anomaly_dimensions=_names(
+                env, "TOKENLAKE_ANOMALY_DIMENSIONS", scopes, cls.anomaly_dimensions
+            ),
+            custom_dimensions=dimensions,
+            custom_dimensions_spec=dimensions_spec,
             dbt_test_scope=_choice(
                 env, DBT_TEST_SCOPE_VARIABLE, ("changed", "all"), cls.dbt_test_scope
             ),
@@ -204,6 +222,7 @@ class Settings:
             "TOKENLAKE_LOGS_URL": self.logs_url,
             "DAGSTER_HOME": str(self.dagster_home),
             "TOKENLAKE_DBT_TARGET": self.dbt_target,
+            "TOKENLAKE_CUSTOM_DIMENSIONS": self.custom_dimensions_spec,
             **warehouse_url_parts(self.warehouse_url if self.destination == "postgres" else None),
         }
 
@@ -260,7 +279,22 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _per_dimension(env: Mapping[str, str], name: str) -> tuple[tuple[str, float], ...]:
+def _names(
+    env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """`feature,tenant,environment` -> ("feature", "tenant", "environment"), each allowed."""
+    raw = env.get(name) or ""
+    names = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip())) or default
+    if unknown := [n for n in names if n not in allowed]:
+        raise ConfigError(
+            f"{name}: {', '.join(unknown)} is not a dimension (one of: {', '.join(allowed)})"
+        )
+    return names
+
+
+def _per_dimension(
+    env: Mapping[str, str], name: str, allowed: tuple[str, ...] = ("feature", "tenant", "model")
+) -> tuple[tuple[str, float], ...]:
     """`tenant=5,model=2.5` -> (("tenant", 5.0), ("model", 2.5))."""
     raw = env.get(name) or ""
     out = []
@@ -270,10 +304,10 @@ def _per_dimension(env: Mapping[str, str], name: str) -> tuple[tuple[str, float]
             value = float(amount)
         except ValueError:
             raise ConfigError(f"{name} must look like tenant=5,model=2.5, got {raw!r}") from None
-        if dimension.strip() not in ("feature", "tenant", "model") or value < 0:
+        if dimension.strip() not in allowed or value < 0:
             raise ConfigError(
-                f"{name}: {part!r}: the dimension must be feature, tenant or model and the amount "
-                "not negative"
+                f"{name}: {part!r}: the dimension must be one of {', '.join(allowed)} and the "
+                "amount not negative"
             )
         out.append((dimension.strip(), value))
     return tuple(out)

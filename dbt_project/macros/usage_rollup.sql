@@ -1,7 +1,9 @@
-{# The dimensions of the usage rollups, in column order (agg_usage_daily_by_tenant: all but user_id). #}
+{# The dimensions of the usage rollups, in column order (agg_usage_daily_by_tenant: all but
+   user_id), the custom dimensions last (macros/custom_dimensions.sql). #}
 {% macro rollup_dimensions(without=[]) -%}
-    {{ return(['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider', 'model',
-               'region', 'key_source', 'status'] | reject('in', without) | list) }}
+    {{ return((['tenant_id', 'user_id', 'feature', 'agent', 'action_type', 'provider', 'model',
+                'region', 'key_source', 'status'] + custom_dimension_names())
+              | reject('in', without) | list) }}
 {%- endmacro %}
 
 {#

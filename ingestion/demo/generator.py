@@ -384,6 +384,18 @@ select
 from day_codes
 """
 
+# Staff users (numbers ending in 0) call from staging; a prompt experiment splits some requests.
+_ENVIRONMENT = "case when right(user_id, 1) = '0' then 'staging' else 'production' end"
+_EXPERIMENT = (
+    "case when right(request_id, 1) in ('0', '1', '2', '3') then 'prompt-v2'"
+    " when right(request_id, 1) in ('4', '5', '6', '7') then 'control' end"
+)
+# Custom dimensions that surface them (TOKENLAKE_CUSTOM_DIMENSIONS): the gateway nests them in
+# its metadata, the app writes a top-level field.
+DEMO_CUSTOM_DIMENSIONS = (
+    "environment=metadata.environment|environment,experiment=metadata.experiment"
+)
+
 # Column lists per shipper: each writes the contract in its own dialect.
 _COMMON = """request_id, attempt, tenant_id, user_id, feature, agent, action_type, provider, model,
     region, key_source, {tokens}, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens,
@@ -398,14 +410,24 @@ SOURCE_SELECT = {
     + _COMMON.format(
         tokens="input_tokens, output_tokens, input_tokens + output_tokens as total_tokens"
     )
-    + ", case when has_metadata then {'env': 'prod', 'sdk': 'python/1.52.0'} end as metadata"
+    # The gateway's request metadata: where the call ran and which prompt experiment arm it
+    # was in (custom dimensions in the demo: DEMO_CUSTOM_DIMENSIONS).
+    + ", {'environment': "
+    + _ENVIRONMENT
+    + ", 'experiment': "
+    + _EXPERIMENT
+    + ","
+    " 'sdk': case when has_metadata then 'python/1.52.0' end} as metadata"
     " from day where source = 'gateway' and not legacy",
     "legacy-gateway": 'select ts_ms as "timestamp", '
     + _COMMON.format(tokens="input_tokens as prompt_tokens, output_tokens as completion_tokens")
     + " from day where source = 'gateway' and legacy",
     "app": 'select ts as "timestamp", '
     + _COMMON.format(tokens="input_tokens, output_tokens")
-    + " from day where source = 'app'",
+    + ", "
+    + _ENVIRONMENT
+    + " as environment"
+    " from day where source = 'app'",
 }
 
 

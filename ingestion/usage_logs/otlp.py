@@ -50,6 +50,19 @@ create or replace macro otlp_value(v) as coalesce(
 
 ATTR_LIST = '[{"key":"VARCHAR","value":"JSON"}]'
 
+# The span's attributes that the contract does not hold (gen_ai.* are mapped to its fields, and
+# may carry prompt text), its resource's under them: kept as one object under `attributes` in
+# extra_fields, where custom dimensions can name them (attributes."deployment.environment").
+ATTRIBUTE_MACROS = """
+create or replace macro otlp_kept(span_attrs, resource_attrs) as list_filter(
+    list_concat(coalesce(span_attrs, cast([] as struct(key varchar, value json)[])),
+                coalesce(resource_attrs, cast([] as struct(key varchar, value json)[]))),
+    lambda a: not starts_with(a.key, 'gen_ai.'));
+create or replace macro otlp_attributes(attrs) as case when len(attrs) > 0 then to_json(map_from_entries(
+    list_transform(list_distinct(list_transform(attrs, lambda a: a.key)),
+                   lambda k: {'key': k, 'value': otlp_value(otlp_attr(attrs, k))}))) end;
+"""
+
 
 def _first(*keys: str) -> str:
     """The first attribute present among `keys`, span attributes before resource ones."""
@@ -122,7 +135,8 @@ select
                        then coalesce({_first("error.type")}, 'error') else 'ok' end,
         'service_tier', {_first("gen_ai.openai.response.service_tier", "gen_ai.request.service_tier")},
         'session_id', {_first("gen_ai.conversation.id", "session.id")},
-        'prompt_template_id', {_first("prompt_template_id", "gen_ai.prompt.template.id")}
+        'prompt_template_id', {_first("prompt_template_id", "gen_ai.prompt.template.id")},
+        'attributes', otlp_attributes(otlp_kept(span_attrs, resource_attrs))
     ) as varchar) as line
 from attributed
 """
@@ -140,7 +154,7 @@ def expand_spans(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Ta
     _source_file): spans without any `gen_ai.*` attribute (HTTP or DB spans of the same trace)
     and export lines that hold no span. Unparseable OTLP lines stay, so validation quarantines them.
     """
-    con.execute(MACROS)
+    con.execute(MACROS + ATTRIBUTE_MACROS)
     con.register("lines", lines)
     try:
         con.execute(f"create or replace temp table spans as {SPANS_SQL}")

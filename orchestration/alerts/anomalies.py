@@ -18,7 +18,14 @@ from datetime import date
 
 import duckdb
 
+# The built-in dimensions and their columns; a custom dimension (orchestration/dimensions.py) is
+# its own column in the rollups and the attempts.
 SCOPES = {"feature": "feature", "tenant": "tenant_id", "model": "model"}
+
+
+def scope_column(scope: str) -> str:
+    """The rollups' and attempts' column a scope groups by."""
+    return SCOPES.get(scope, scope)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,8 @@ class Thresholds:
     hours_back: int = 24  # how many recent complete hours a scan judges
     # The least excess worth an alert per dimension (feature, tenant, model), over min_excess_usd.
     min_excess_by_dimension: tuple[tuple[str, float], ...] = ()
+    # What spend is grouped by: SCOPES' names and custom dimensions (TOKENLAKE_ANOMALY_DIMENSIONS).
+    scopes: tuple[str, ...] = tuple(SCOPES)
     # An excess of which one call makes up more than this share is one expensive call (a long
     # document, a retry storm of one request), not a change in how a scope spends.
     max_single_call_share: float = 0.5
@@ -49,7 +58,7 @@ with last_day as (
     {last_day}
 ),
 series as (
-    select {column} as scope_value, usage_date as day, sum(total_cost)::double as cost, sum(attempts) as attempts
+    select cast({column} as varchar) as scope_value, usage_date as day, sum(total_cost)::double as cost, sum(attempts) as attempts
     from marts.agg_usage_daily
     where usage_date >= (select day from last_day) - {span}
     group by all
@@ -126,11 +135,11 @@ def daily_anomalies(
     """Anomalous days among the `t.days_back` complete days up to the newest one (or `as_of`)."""
     last_day = _last_day_sql(as_of)
     rows = []
-    for scope, column in SCOPES.items():
+    for scope in t.scopes:
         sql = DAILY_SQL.format(
             last_day=last_day,
             scope=scope,
-            column=column,
+            column=scope_column(scope),
             span=t.days_back + 7,
             days_back=t.days_back,
             weekday_factors=WEEKDAY_FACTORS,
@@ -145,7 +154,7 @@ with last_hour as (
     {last_hour}
 ),
 series as (
-    select {column} as scope_value, usage_hour as hour, sum(total_cost)::double as cost, sum(attempts) as attempts
+    select cast({column} as varchar) as scope_value, usage_hour as hour, sum(total_cost)::double as cost, sum(attempts) as attempts
     from marts.agg_usage_hourly
     where usage_hour >= (select hour from last_hour) - interval {span} day
     group by all
@@ -195,10 +204,10 @@ def hourly_anomalies(
         else "select max(usage_hour) - interval 1 hour as hour from marts.agg_usage_hourly"
     )
     rows = []
-    for scope, column in SCOPES.items():
+    for scope in t.scopes:
         sql = HOURLY_SQL.format(
             last_hour=last_hour,
-            scope=scope, column=column, span=8, hours_back=t.hours_back,
+            scope=scope, column=scope_column(scope), span=8, hours_back=t.hours_back,
             weekday_factors=WEEKDAY_FACTORS,
         )  # fmt: skip
         rows += con.execute(sql).fetchall()
@@ -223,7 +232,7 @@ def org_usual_daily(con: duckdb.DuckDBPyConnection, last_day_sql: str) -> float:
                 select usage_date, sum(total_cost)::double as cost from marts.agg_usage_daily
                 where usage_date between (select day from last_day) - 7 and (select day from last_day) - 1
                 group by 1)"""
-    ).fetchone()[0]
+    ).fetchall()[0][0]  # fetched to the end: the connection is free for register()
     return float(value or 0.0)
 
 
@@ -255,24 +264,33 @@ def with_causes(con: duckdb.DuckDBPyConnection, anomalies: list[dict]) -> list[d
 
 
 # The most expensive single call of each candidate's window (set-based: one pass over the
-# attempts of the judged days, unpivoted to the three scopes).
+# attempts of the judged days, unpivoted to the scopes of the candidates).
 LARGEST_CALL_SQL = """
 with c as (select * from candidates),
 a as (
-    select event_at, total_cost::double as cost, feature, tenant_id, model
+    select event_at, total_cost::double as cost, {columns}
     from marts.fct_llm_attempts
     where event_at >= (select min(win_start) from c) and total_cost is not null
 ),
 scoped as (
-    select 'feature' as scope_type, feature as scope_value, event_at, cost from a
-    union all select 'tenant', tenant_id, event_at, cost from a
-    union all select 'model', model, event_at, cost from a
+    {unpivot}
 )
 select c.scope_type, c.scope_value, c.win_start, max(s.cost) as largest_call
 from c join scoped s on s.scope_type = c.scope_type and s.scope_value = c.scope_value
     and s.event_at >= c.win_start and s.event_at < c.win_end
 group by all
 """
+
+
+def _largest_call_sql(scopes: list[str]) -> str:
+    # Values as text: a custom dimension may be an integer or a boolean column.
+    unpivot = "\n    union all ".join(
+        f"select '{s}' as scope_type, cast({scope_column(s)} as varchar) as scope_value, "
+        "event_at, cost from a"
+        for s in scopes
+    )
+    columns = ", ".join(dict.fromkeys(scope_column(s) for s in scopes))
+    return LARGEST_CALL_SQL.format(columns=columns, unpivot=unpivot)
 
 
 def without_single_call_spikes(
@@ -284,7 +302,7 @@ def without_single_call_spikes(
     import pandas as pd
 
     candidates = pd.DataFrame([{
-        "scope_type": a["scope_type"], "scope_value": a["scope_value"],
+        "scope_type": a["scope_type"], "scope_value": str(a["scope_value"]),
         "win_start": pd.Timestamp(a["window"]),
         "win_end": pd.Timestamp(a["window"]) + pd.Timedelta(days=1 if a["granularity"] == "day" else 0,
                                                             hours=0 if a["granularity"] == "day" else 1),
@@ -292,14 +310,18 @@ def without_single_call_spikes(
     con.register("candidates", candidates)
     try:
         largest = {
-            (s, v, pd.Timestamp(w)): c for s, v, w, c in con.execute(LARGEST_CALL_SQL).fetchall()
+            (s, v, pd.Timestamp(w)): c
+            for s, v, w, c in con.execute(
+                _largest_call_sql(sorted({a["scope_type"] for a in found}))
+            ).fetchall()
         }
     finally:
         con.unregister("candidates")
     kept = []
     for a in found:
         call = (
-            largest.get((a["scope_type"], a["scope_value"], pd.Timestamp(a["window"])), 0.0) or 0.0
+            largest.get((a["scope_type"], str(a["scope_value"]), pd.Timestamp(a["window"])), 0.0)
+            or 0.0
         )
         excess = a["observed"] - a["expected"]
         if call <= t.max_single_call_share * excess:
@@ -316,7 +338,7 @@ def with_true_price_changes(con: duckdb.DuckDBPyConnection, found: list[dict]) -
         if a.get("cause") != "price_change":
             out.append(a)
             continue
-        column = SCOPES[a["scope_type"]]
+        column = scope_column(a["scope_type"])
         start = a["window"]
         changed = con.execute(
             f"""
@@ -348,10 +370,16 @@ with p as (select * from pairs)
 select p.i, p.j, coalesce(sum(a.total_cost), 0)::double as shared
 from p left join marts.fct_llm_attempts a
     on a.event_at >= p.win_start and a.event_at < p.win_end
-    and (case p.type_i when 'feature' then a.feature when 'tenant' then a.tenant_id else a.model end) = p.value_i
-    and (case p.type_j when 'feature' then a.feature when 'tenant' then a.tenant_id else a.model end) = p.value_j
+    and ({value_of_i}) = p.value_i
+    and ({value_of_j}) = p.value_j
 group by all
 """
+
+
+def _scope_value_sql(type_column: str, scopes: list[str]) -> str:
+    """The attempt's value (as text) of the scope named in `type_column` of the pairs."""
+    whens = " ".join(f"when '{s}' then cast(a.{scope_column(s)} as varchar)" for s in scopes)
+    return f"case {type_column} {whens} end"
 
 
 def shared_calls(
@@ -373,15 +401,20 @@ def shared_calls(
             start = pd.Timestamp((hourly[0] if hourly else a)["window"])
             end = start + (pd.Timedelta(hours=1) if hourly else pd.Timedelta(days=1))
             rows.append({"i": i, "j": j, "win_start": start, "win_end": end,
-                         "type_i": a["scope_type"], "value_i": a["scope_value"],
-                         "type_j": b["scope_type"], "value_j": b["scope_value"],
+                         "type_i": a["scope_type"], "value_i": str(a["scope_value"]),
+                         "type_j": b["scope_type"], "value_j": str(b["scope_value"]),
                          "smaller": min(a["observed"], b["observed"])})  # fmt: skip
     if not rows:
         return set()
     pairs = pd.DataFrame(rows)
     con.register("pairs", pairs)
     try:
-        shared = {(i, j): c for i, j, c in con.execute(SHARED_COST_SQL).fetchall()}
+        scopes = sorted({f["scope_type"] for f in found})
+        sql = SHARED_COST_SQL.format(
+            value_of_i=_scope_value_sql("p.type_i", scopes),
+            value_of_j=_scope_value_sql("p.type_j", scopes),
+        )
+        shared = {(i, j): c for i, j, c in con.execute(sql).fetchall()}
     finally:
         con.unregister("pairs")
     return {

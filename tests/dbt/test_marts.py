@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from ingestion.demo import generate
+from ingestion.demo.generator import DEMO_CUSTOM_DIMENSIONS
 from ingestion.demo.provider_api import ProviderAPIServer
 from ingestion.pipeline import warehouse_pipeline
 from ingestion.provider_usage import (
@@ -48,6 +49,14 @@ def load_providers(warehouse: Warehouse, ledger: Path) -> None:
             key = "marts-test-openai-key" if name == "openai" else "marts-test-anthropic-key"
             pipeline = warehouse_pipeline(f"{name}_usage", warehouse.path, warehouse.dlt_dir)
             pipeline.run(source(client(server.base_url, key), window, now=END))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def custom_dimensions():
+    """The demo's custom dimensions for every dbt command of this module (as `tokenlake demo`)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TOKENLAKE_CUSTOM_DIMENSIONS", DEMO_CUSTOM_DIMENSIONS)
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -218,6 +227,40 @@ def test_session_costs_match_pandas_on_the_attempts(demo):
     assert len(multi.model_list.split(", ")) == multi.models_used
 
 
+def test_custom_dimensions_match_pandas_on_the_raw_events(demo):
+    """environment and experiment, read by pandas from each raw event's extra fields (the
+    gateway's metadata, the app's top-level field), equal the attempts' columns; the long mart
+    sums the attempts per day and value."""
+    raw = q(demo["warehouse"], "select request_id, attempt, extra_fields from raw.usage_events")
+    extras = raw.extra_fields.map(lambda e: json.loads(e) if isinstance(e, str) else {})
+    metadata = extras.map(lambda e: e.get("metadata") or {})
+    raw["environment"] = [m.get("environment") or e.get("environment")
+                          for m, e in zip(metadata, extras, strict=True)]  # fmt: skip
+    raw["experiment"] = metadata.map(lambda m: m.get("experiment"))
+    attempts = q(demo["warehouse"], """select request_id, attempt, event_at, environment,
+        experiment, total_cost from marts.fct_llm_attempts""")  # fmt: skip
+    both = attempts.merge(raw, on=["request_id", "attempt"], suffixes=("", "_raw"))
+    assert len(both) == len(attempts) == len(raw)
+    for column in ("environment", "experiment"):
+        assert (both[column].fillna("-") == both[f"{column}_raw"].fillna("-")).all(), column
+    assert set(both.environment.dropna()) == {"production", "staging"}
+    assert set(both.experiment.dropna()) == {"control", "prompt-v2"}
+    expected = pd.concat(
+        attempts.assign(usage_date=attempts.event_at.dt.date, dimension=d,
+                        dimension_value=attempts[d].fillna("(not set)"),
+                        total_cost=attempts.total_cost.astype(float).fillna(0))
+        .groupby(["usage_date", "dimension", "dimension_value"])
+        .agg(attempts=("request_id", "size"), total_cost=("total_cost", "sum"))
+        for d in ("environment", "experiment")
+    )  # fmt: skip
+    mart = q(demo["warehouse"], "select * from marts.mart_custom_dimension_daily")
+    mart["usage_date"] = mart.usage_date.dt.date
+    got = mart.set_index(["usage_date", "dimension", "dimension_value"]).loc[expected.index]
+    assert len(mart) == len(expected)
+    assert (got.attempts.astype(int) == expected.attempts).all()
+    assert (got.total_cost.astype(float) - expected.total_cost).abs().max() < 1e-6
+
+
 def test_every_mart_column_is_described(demo):
     """_marts__models.yml describes every column a mart really has, and none it lacks."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
@@ -231,8 +274,11 @@ def test_every_mart_column_is_described(demo):
     assert set(built.table_name) == set(marts)
     for table, columns in built.groupby("table_name").column_name:
         described = {c.lower(): v["description"] for c, v in marts[table]["columns"].items()}
+        # Custom dimensions are the user's columns, documented where they are configured.
+        described |= {"environment": "custom", "experiment": "custom"}
         assert [c for c in columns if not described.get(c.lower())] == [], table
-        assert sorted(set(described) - {c.lower() for c in columns}) == [], table
+        custom = {"environment", "experiment"}
+        assert sorted(set(described) - custom - {c.lower() for c in columns}) == [], table
 
 
 def test_llm_usage_events_has_the_published_names(demo):

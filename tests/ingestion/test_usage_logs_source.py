@@ -313,6 +313,20 @@ def test_otlp_genai_spans_map_onto_the_contract(warehouse: Warehouse, tmp_path: 
     assert warehouse.query("select records_skipped, balanced from raw.usage_log_files") == [
         (1, True)
     ]
+    # Attributes other than gen_ai.* stay under `attributes` (the span's over its resource's),
+    # where a custom dimension can name them.
+    extras = [json.loads(e) for (e,) in warehouse.query(
+        "select extra_fields from raw.usage_events order by _source_record")]  # fmt: skip
+    assert extras == [
+        {"attributes": {"service.name": "support-bot", "tenant.id": "acme"}},
+        {
+            "attributes": {
+                "feature": "guardrails",
+                "service.name": "support-bot",
+                "tenant.id": "globex",
+            }
+        },
+    ]
 
 
 def test_an_unreadable_parquet_file_is_quarantined_not_fatal(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import duckdb
 import pytest
@@ -10,6 +10,7 @@ import pytest
 from orchestration.alerts.anomalies import (
     Thresholds,
     _robust,
+    daily_anomalies,
     shared_calls,
     with_true_price_changes,
     without_single_call_spikes,
@@ -76,12 +77,13 @@ def marts() -> duckdb.DuckDBPyConnection:
     con.execute("create schema marts; create schema intermediate")
     con.execute("""create table marts.fct_llm_attempts (event_at timestamp, total_cost decimal(18, 6),
                    feature varchar, tenant_id varchar, model varchar, provider varchar,
-                   price_version_id varchar)""")  # fmt: skip
-    # vandelay: 24 ordinary calls and one of $2.20; nakatomi: 500 ordinary calls.
-    rows = [(f"{DAY} 10:00:00", 0.01, "chat", "vandelay", "m", "openai", "v1")] * 24
-    rows += [(f"{DAY} 21:00:00", 2.20, "chat", "vandelay", "m", "openai", "v1")]
-    rows += [(f"{DAY} 12:00:00", 0.012, "chat", "nakatomi", "m", "openai", "v1")] * 500
-    con.executemany("insert into marts.fct_llm_attempts values (?, ?, ?, ?, ?, ?, ?)", rows)
+                   price_version_id varchar, environment varchar)""")  # fmt: skip
+    # vandelay: 24 ordinary calls and one of $2.20; nakatomi: 500 ordinary calls (staging, a
+    # custom dimension).
+    rows = [(f"{DAY} 10:00:00", 0.01, "chat", "vandelay", "m", "openai", "v1", "prod")] * 24
+    rows += [(f"{DAY} 21:00:00", 2.20, "chat", "vandelay", "m", "openai", "v1", "prod")]
+    rows += [(f"{DAY} 12:00:00", 0.012, "chat", "nakatomi", "m", "openai", "v1", "staging")] * 500
+    con.executemany("insert into marts.fct_llm_attempts values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     con.execute("""create table marts.dim_price_versions as
                    select 'v1' as price_version_id, timestamp '2026-01-01' as valid_from""")
     con.execute("""create table intermediate.int_contract_versions as
@@ -134,3 +136,24 @@ def test_small_swings_and_usual_bursts_do_not_alert():
     assert _robust([(*burst, 3.5)], t, org_daily=20.0) == []  # its bursts reach $3.50 anyway
     assert _robust([(*burst, 1.0)], t, org_daily=40.0) == []  # $2.90 < 10 % of $40
     assert len(_robust([(*burst, 1.0)], t, org_daily=20.0)) == 1
+
+
+def test_a_custom_dimension_is_scanned_like_the_built_in_ones(marts):
+    """TOKENLAKE_ANOMALY_DIMENSIONS may name a custom dimension: its column in the rollups is
+    judged, and the single-call rule and shared calls read it from the attempts."""
+    marts.execute("""create table marts.agg_usage_daily as
+        select usage_date::date as usage_date, environment, 'chat' as feature,
+               'vandelay' as tenant_id, 'm' as model,
+               case when environment = 'staging' and usage_date = date '2026-11-14' then 6.0
+                    when environment = 'staging' then 1.0 + (day(usage_date) % 3) * 0.1
+                    else 20.0 end::decimal(18, 6) as total_cost,
+               100 as attempts
+        from range(date '2026-10-20', date '2026-11-15', interval 1 day) as t(usage_date),
+             (values ('prod'), ('staging')) as e(environment)""")  # fmt: skip
+    t = Thresholds(scopes=("feature", "environment"), min_excess_usd=1.0)
+    found = [dict(f, cause="more_requests") for f in daily_anomalies(marts, t, date(2026, 11, 14))]
+    assert [(f["scope_type"], f["scope_value"], str(f["window"])[:10]) for f in found] == [
+        ("environment", "staging", DAY)]  # fmt: skip
+    assert without_single_call_spikes(marts, found, t)[0]["largest_call"] == pytest.approx(0.012)
+    both = [*found, finding("tenant", "nakatomi", 6.0, 1.2, "more_requests")]
+    assert shared_calls(marts, both) == {(0, 1)}

@@ -54,10 +54,11 @@ def test_dashboard_has_the_panels_users_ask_for():
                    "Top features by cost", "Top models by cost", "Top agents by cost",
                    "Input vs output tokens", "Cache hit rate", "Cache savings per day",
                    "Month-end forecast (80 % interval)", "Cost by day of week and hour (UTC)",
-                   "System vs BYOK", "Rate-limited share by tier", "Most expensive sessions"):  # fmt: skip
+                   "System vs BYOK", "Rate-limited share by tier", "Most expensive sessions",
+                   "Cost by custom dimension"):  # fmt: skip
         assert wanted in titles
     names = {v["name"] for v in dashboard["templating"]["list"]}
-    assert {"tenant", "feature", "model"} <= names
+    assert {"tenant", "feature", "model", "dimension"} <= names
     for panel in panels(dashboard):
         assert panel["datasource"]["type"] == "grafana-postgresql-datasource"
 

@@ -80,7 +80,7 @@ class DemoPipeline:
 def start_demo_pipeline(root: Path, events: int = 20_000) -> tuple[DemoPipeline, object]:
     """Generate demo data under root/home and run full_pipeline once; returns it and the API."""
     from ingestion.demo import generate
-    from ingestion.demo.generator import PROVIDER_API_DIR
+    from ingestion.demo.generator import DEMO_CUSTOM_DIMENSIONS, PROVIDER_API_DIR
     from ingestion.demo.provider_api import ProviderAPIServer
     from ingestion.demo.provider_ledger import LEDGER_FILE
     from orchestration.cli import DEMO_ANTHROPIC_KEY, DEMO_OPENAI_KEY
@@ -104,5 +104,6 @@ def start_demo_pipeline(root: Path, events: int = 20_000) -> tuple[DemoPipeline,
         "ANTHROPIC_ADMIN_KEY": DEMO_ANTHROPIC_KEY,
         "TOKENLAKE_PUBLISH_POSTGRES_URL": pipeline.publish_url,
         "TOKENLAKE_PUBLISH_BI_PASSWORD": BI_PASSWORD,
+        "TOKENLAKE_CUSTOM_DIMENSIONS": DEMO_CUSTOM_DIMENSIONS,
     }
     return pipeline, api

@@ -201,6 +201,7 @@ def spend_anomalies(
         z_threshold=settings.anomaly_z,
         min_excess_usd=settings.anomaly_min_usd,
         min_excess_by_dimension=settings.anomaly_min_usd_by_dimension,
+        scopes=settings.anomaly_dimensions,
     )
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("set TimeZone = 'UTC'")

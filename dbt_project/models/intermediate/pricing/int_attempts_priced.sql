@@ -6,7 +6,8 @@
 -- Incremental: a run prices the attempts loaded since the last run (dlt load id) and re-prices
 -- every attempt of a (provider, model) whose prices, pattern match or contracts changed (a
 -- fingerprint per model is kept on each row). Rows priced in a run carry its `priced_at`, which
--- the models above use to pick up exactly what changed.
+-- the models above use to pick up exactly what changed. A change of the custom dimensions
+-- (TOKENLAKE_CUSTOM_DIMENSIONS) re-reads every attempt, so history carries the new columns.
 {{ config(
     materialized=incremental_materialization(),
     unique_key=['request_id', 'attempt'],
@@ -51,6 +52,16 @@ fingerprints as (
 {%- set last_load = query_value("select coalesce(max(load_id), '') from " ~ this) -%}
 {%- set any_repriced = query_value("select count(*) from (" ~ repriced_models_sql ~ " limit 1) as repriced")
     if execute else 1 -%}
+{#- Custom dimensions added, removed or changed since the stored rows were written: every
+    attempt is read again, so that history has them too (and the rollups rebuild every bucket). -#}
+{%- set stored_columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list
+    if execute else [] -%}
+{%- if 'dimensions_spec' in stored_columns -%}
+{%- set respecified = query_value("select count(*) from (select 1 from " ~ this
+    ~ " where coalesce(dimensions_spec, '') <> " ~ sql_literal(custom_dimensions_spec()) ~ " limit 1) as changed") -%}
+{%- else -%}
+{%- set respecified = custom_dimensions_spec() != '' -%}
+{%- endif -%}
 {% if any_repriced %}
 repriced_models as (
     {{ repriced_models_sql }}
@@ -61,7 +72,7 @@ repriced_models as (
 attempts as (
     select events.*
     from {{ ref('stg_usage_logs__events') }} as events
-    {% if incremental %}
+    {% if incremental and not respecified %}
     where events.load_id > {{ sql_literal(last_load) }}
         {%- if any_repriced %}
         or exists (
@@ -298,6 +309,9 @@ final as (
         totals.retry_count,
         totals.session_id,
         totals.prompt_template_id,
+        {%- for dimension in custom_dimension_names() %}
+        totals.{{ dimension }},
+        {%- endfor %}
         totals.gateway_computed_cost,
         totals.source_file,
         totals.source_line,
@@ -320,6 +334,7 @@ final as (
         totals.contract_model_pattern,
         cast(totals.total_cost * (1 - coalesce(totals.contract_discount_pct, 0)) as {{ money_type() }}) as net_cost,
         fingerprints.price_fingerprint,
+        {{ sql_literal(custom_dimensions_spec()) }} as dimensions_spec,
         {{ run_started_timestamp() }} as priced_at
     from totals
     left join fingerprints

@@ -28,6 +28,9 @@ final as (
         is_cache_hit,
         session_id,
         prompt_template_id,
+        {%- for dimension in custom_dimension_names() %}
+        {{ dimension }},
+        {%- endfor %}
         retry_count,
         latency_ms,
         input_tokens,

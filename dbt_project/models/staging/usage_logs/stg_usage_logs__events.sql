@@ -47,6 +47,10 @@ renamed as (
         prompt_template_id,
         cast(computed_cost as decimal(18, 10)) as gateway_computed_cost,
         extra_fields,
+        -- Custom dimensions (macros/custom_dimensions.sql): typed columns from extra_fields.
+        {%- for dimension in custom_dimensions() %}
+        {{ custom_dimension_value(dimension) }} as {{ dimension.name }},
+        {%- endfor %}
         _source_file as source_file,
         _source_line as source_line,
         -- dlt's load id (sortable): which load wrote the row; incremental models read past it.
