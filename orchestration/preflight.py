@@ -28,6 +28,13 @@ def check_configuration(settings: Settings) -> None:
             raise ConfigError(
                 f"TOKENLAKE_PRICE_BOOK={settings.price_book}: cannot be read ({_first_line(exc)})"
             ) from None
+    if settings.logs_mapping is not None:
+        from ingestion.usage_logs.formats import LogMapping, MappingError
+
+        try:
+            LogMapping.from_yaml(settings.logs_mapping)
+        except MappingError as exc:
+            raise ConfigError(f"TOKENLAKE_LOGS_MAPPING={settings.logs_mapping}: {exc}") from None
     from ingestion.usage_logs.location import LogsLocationError, check_logs_location
 
     try:

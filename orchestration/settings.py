@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 # Re-exported: orchestration imports it from here.
 from ingestion.redaction import redact_url as redact_url
+from ingestion.usage_logs.formats import AUTO, BUILT_IN, CONTRACT
 from orchestration.dimensions import CustomDimension, parse_custom_dimensions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +49,10 @@ class Settings:
     exports_url: str = ""
     published_duckdb: Path | None = None
     price_book: Path | None = None
+    # Log records in a gateway's format: auto (recognised), contract, or a format's name
+    # (ingestion/usage_logs/formats/); or a YAML mapping of your own, applied to every record.
+    logs_format: str = "auto"
+    logs_mapping: Path | None = None
     # Another warehouse than the DuckDB file: a dlt destination name, and its connection URL.
     destination: str = "duckdb"
     warehouse_url: str | None = field(default=None, repr=False)
@@ -99,6 +104,7 @@ class Settings:
             Path(env.get("TOKENLAKE_WAREHOUSE") or home / "warehouse.duckdb").expanduser().resolve()
         )
         price_book = env.get("TOKENLAKE_PRICE_BOOK")
+        mapping = env.get("TOKENLAKE_LOGS_MAPPING")
         dimensions_spec = (env.get("TOKENLAKE_CUSTOM_DIMENSIONS") or "").strip()
         try:
             dimensions = parse_custom_dimensions(dimensions_spec)
@@ -123,6 +129,8 @@ class Settings:
             .expanduser()
             .resolve(),
             price_book=Path(price_book).expanduser().resolve() if price_book else None,
+            logs_format=_choice(env, "TOKENLAKE_LOGS_FORMAT", LOG_FORMATS, cls.logs_format),
+            logs_mapping=Path(mapping).expanduser().resolve() if mapping else None,
             destination=_choice(env, "TOKENLAKE_DESTINATION", DESTINATIONS, cls.destination),
             warehouse_url=env.get("TOKENLAKE_WAREHOUSE_URL") or None,
             provider_bucket_width=_choice(
@@ -226,6 +234,8 @@ class Settings:
             **warehouse_url_parts(self.warehouse_url if self.destination == "postgres" else None),
         }
 
+
+LOG_FORMATS = (AUTO, CONTRACT, *BUILT_IN)
 
 # dlt destinations the warehouse can be (dbt profiles.yml has an output for each SQL engine).
 DESTINATIONS = ("duckdb", "postgres", "clickhouse", "snowflake", "bigquery", "filesystem")

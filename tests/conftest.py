@@ -91,9 +91,10 @@ class Warehouse:
         self.path = root / "warehouse.duckdb"
         self.dlt_dir = root / "dlt"
 
-    def ingest(self, logs_url: str | Path) -> IngestReport:
+    def ingest(self, logs_url: str | Path, **formats: str) -> IngestReport:
+        """Load as `tokenlake run` does; `formats`: log_format=, mapping_path= (formats/)."""
         pipeline = warehouse_pipeline("usage_logs", self.path, self.dlt_dir)
-        return load_usage_logs(pipeline, str(logs_url))
+        return load_usage_logs(pipeline, str(logs_url), **formats)
 
     def load_price_book(self, path: Path | None = None) -> None:
         """Load the user's price rows (TOKENLAKE_PRICE_BOOK) as the pipeline does; none = empty."""

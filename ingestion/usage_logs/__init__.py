@@ -21,6 +21,7 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.sources import DltResource
 from dlt.sources.filesystem import filesystem
 
+from ingestion.usage_logs.formats import AUTO, LogFormats
 from ingestion.usage_logs.helpers import (
     FileTally,
     RunKeys,
@@ -56,8 +57,10 @@ FILES_HINTS = dlt.mark.make_hints(
     write_disposition="merge",
     primary_key=list(EVENT_KEY),
 )
-def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
-    """Read new or changed log files and yield normalised events, quarantine and file tallies."""
+def usage_events(files: list[FileItemDict], formats: LogFormats | None = None) -> Iterator[Any]:
+    """Read new or changed log files and yield normalised events, quarantine and file tallies.
+
+    `formats`: gateway formats recognised, or one forced (formats/); None: the built-in ones."""
     seen: dict[str, str] = dlt.current.resource_state().setdefault("files", {})
     todo: list[tuple[FileItemDict, FileTally]] = []
     for item in files:
@@ -75,7 +78,9 @@ def usage_events(files: list[FileItemDict]) -> Iterator[Any]:
     staged = StagedEvents.for_current_pipeline()
     empty_events = None
     try:
-        for batch in read_log_files(con, todo):
+        if formats is None:
+            formats = LogFormats.from_settings()
+        for batch in read_log_files(con, todo, formats):
             if batch.events.num_rows:
                 keys.add(batch.events)
                 if staged is None:
@@ -130,10 +135,17 @@ def _tally(item: FileItemDict, fmt: str) -> FileTally:
 
 
 @dlt.source(name="usage_logs", max_table_nesting=0)
-def usage_logs_source(logs_url: str = dlt.config.value) -> DltResource:
-    """Usage logs under `logs_url`: a folder, a glob, or any fsspec URL (s3://, gs://, ...)."""
+def usage_logs_source(
+    logs_url: str = dlt.config.value, log_format: str = AUTO, mapping_path: str | None = None
+) -> DltResource:
+    """Usage logs under `logs_url`: a folder, a glob, or any fsspec URL (s3://, gs://, ...).
+
+    `log_format` (TOKENLAKE_LOGS_FORMAT): `auto` recognises the gateway formats, `contract` none,
+    a format's name forces it; `mapping_path` (TOKENLAKE_LOGS_MAPPING): a YAML mapping of your own.
+    """
+    formats = LogFormats.from_settings(log_format, mapping_path)
     bucket_url, file_glob = split_logs_url(logs_url)
     # One page holds every listed file (the listing is in memory anyway), so that the run's
     # keys are checked for repeats across all of its files, not page by page.
     files = filesystem(bucket_url=bucket_url, file_glob=file_glob, files_per_page=sys.maxsize)
-    return files | usage_events
+    return files | usage_events(formats=formats)

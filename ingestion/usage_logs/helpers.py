@@ -17,6 +17,7 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 
 from ingestion.usage_logs import otlp
 from ingestion.usage_logs.direct_json import DirectJsonRead
+from ingestion.usage_logs.formats import LogFormats
 from ingestion.usage_logs.line_reader import (
     GZIP_MAGIC,
     iter_jsonl_lines,
@@ -119,10 +120,21 @@ def is_otlp_export(item: FileItemDict, file_format: str) -> bool:
     """Does the file start with an OTLP/JSON export (`{"resourceSpans": ...`)?"""
     if file_format != "jsonl":
         return False
-    with item.open(mode="rb", compression="disable") as raw:
-        head = open_decompressed(raw).read(4096)
-    first = head.lstrip().split(b"\n", 1)[0]
+    first = _first_line(item, 4096)
     return re.match(otlp.OTLP_LINE_PATTERN, first.decode("utf-8", "replace")) is not None
+
+
+def needs_mapping(item: FileItemDict, file_format: str, formats: LogFormats) -> bool:
+    """Is the file in a gateway's format (or a forced one), so that its lines are mapped?"""
+    if file_format != "jsonl" or not formats:
+        return False
+    return formats.forced or formats.claims_file(_first_line(item, 1 << 20))
+
+
+def _first_line(item: FileItemDict, limit: int) -> bytes:
+    with item.open(mode="rb", compression="disable") as raw:
+        head = open_decompressed(raw).read(limit)
+    return head.lstrip().split(b"\n", 1)[0]
 
 
 def duckdb_path(con: duckdb.DuckDBPyConnection, item: FileItemDict) -> str:
@@ -180,18 +192,26 @@ class RunKeys:
 
 
 def read_log_files(
-    con: duckdb.DuckDBPyConnection, items: list[tuple[FileItemDict, FileTally]]
+    con: duckdb.DuckDBPyConnection,
+    items: list[tuple[FileItemDict, FileTally]],
+    formats: LogFormats | None = None,
 ) -> Iterator[NormalizedBatch]:
     """Normalise the records of many files; every file's tally gets its counts.
 
     Big files are read by DuckDB itself (parallel, gzip included). Small files - hourly logs -
     are read by Python and pooled, so that one SQL pass serves hundreds of them; OTLP exports
-    and files DuckDB cannot decode take the Python reader too.
+    and files DuckDB cannot decode take the Python reader too, as do files in a gateway's format
+    (`formats`), whose records are mapped onto the contract first.
     """
+    formats = LogFormats() if formats is None else formats
     tallies = {item["file_url"]: tally for item, tally in items}
     pooled: list[tuple[FileItemDict, FileTally]] = []
     for item, tally in items:
-        if tally.size_bytes < SMALL_FILE_BYTES or is_otlp_export(item, tally.file_format):
+        if (
+            tally.size_bytes < SMALL_FILE_BYTES
+            or is_otlp_export(item, tally.file_format)
+            or needs_mapping(item, tally.file_format, formats)
+        ):
             pooled.append((item, tally))
             continue
         try:
@@ -231,7 +251,7 @@ def read_log_files(
             )
             tally.reset()
             pooled.append((item, tally))
-    yield from _read_pooled(con, pooled, tallies)
+    yield from _read_pooled(con, pooled, tallies, formats)
     for tally in tallies.values():
         tally.records_read += tally.records_skipped
 
@@ -319,6 +339,7 @@ def _read_pooled(
     con: duckdb.DuckDBPyConnection,
     items: list[tuple[FileItemDict, FileTally]],
     tallies: dict[str, FileTally],
+    formats: LogFormats,
 ) -> Iterator[NormalizedBatch]:
     pool = _Pool()
 
@@ -327,6 +348,7 @@ def _read_pooled(
         if otlp.has_otlp(lines):
             lines, skipped = otlp.expand_spans(con, lines)
             _count_files(tallies, skipped, "records_skipped")
+        lines = formats.adapt(con, lines)
         for batch in normalize_arrow(con, lines):
             _count_batch(tallies, batch)
             yield batch

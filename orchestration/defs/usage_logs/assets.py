@@ -79,7 +79,11 @@ def usage_logs_assets(
         raise dg.Failure(description=str(exc)) from None
     folder_before, _ = logs_fingerprint(settings.logs_url)
     pipeline = warehouse.pipeline(PIPELINE_NAME, settings)
-    source = usage_logs_source(logs_url=settings.logs_url)
+    source = usage_logs_source(
+        logs_url=settings.logs_url,
+        log_format=settings.logs_format,
+        mapping_path=str(settings.logs_mapping) if settings.logs_mapping else None,
+    )
     results = list(
         dlt.run(
             context=context,
