@@ -7,6 +7,7 @@ Secrets are kept out of repr() so that they never reach a log line by accident.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 # Re-exported: orchestration imports it from here.
 from ingestion.redaction import redact_url as redact_url
 from ingestion.usage_logs.formats import AUTO, BUILT_IN, CONTRACT
+from ingestion.usage_logs.otlp import OtelOptions
 from orchestration.dimensions import CustomDimension, parse_custom_dimensions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +55,10 @@ class Settings:
     # (ingestion/usage_logs/formats/); or a YAML mapping of your own, applied to every record.
     logs_format: str = "auto"
     logs_mapping: Path | None = None
+    # OpenTelemetry spans: the attributes naming the tenant, and the tenant of spans without one
+    # (empty: quarantined as missing_field:tenant_id).
+    otel_tenant_attributes: tuple[str, ...] = ("tenant.id", "tenant_id")
+    otel_default_tenant: str = "unattributed"
     # Another warehouse than the DuckDB file: a dlt destination name, and its connection URL.
     destination: str = "duckdb"
     warehouse_url: str | None = field(default=None, repr=False)
@@ -131,6 +137,10 @@ class Settings:
             price_book=Path(price_book).expanduser().resolve() if price_book else None,
             logs_format=_choice(env, "TOKENLAKE_LOGS_FORMAT", LOG_FORMATS, cls.logs_format),
             logs_mapping=Path(mapping).expanduser().resolve() if mapping else None,
+            otel_tenant_attributes=_attribute_names(
+                env, "TOKENLAKE_OTEL_TENANT_ATTRIBUTES", cls.otel_tenant_attributes
+            ),
+            otel_default_tenant=env.get("TOKENLAKE_OTEL_DEFAULT_TENANT", cls.otel_default_tenant),
             destination=_choice(env, "TOKENLAKE_DESTINATION", DESTINATIONS, cls.destination),
             warehouse_url=env.get("TOKENLAKE_WAREHOUSE_URL") or None,
             provider_bucket_width=_choice(
@@ -183,6 +193,10 @@ class Settings:
                 env, "TOKENLAKE_QUARANTINE_SPIKE_SHARE", cls.quarantine_spike_share
             ),
         )
+
+    @property
+    def otel(self) -> OtelOptions:
+        return OtelOptions(self.otel_tenant_attributes, self.otel_default_tenant)
 
     @property
     def is_duckdb(self) -> bool:
@@ -287,6 +301,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {value}")
     return value
+
+
+def _attribute_names(
+    env: Mapping[str, str], name: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
+    """`tenant.id,org.id` -> ("tenant.id", "org.id"): OpenTelemetry attribute names."""
+    raw = env.get(name) or ""
+    names = tuple(n.strip() for n in raw.split(",") if n.strip()) or default
+    if bad := [n for n in names if not re.fullmatch(r"[A-Za-z0-9_.\-]+", n)]:
+        raise ConfigError(f"{name}: {bad[0]!r} is not an attribute name (letters, digits, . _ -)")
+    return names
 
 
 def _names(

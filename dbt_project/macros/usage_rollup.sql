@@ -41,7 +41,9 @@ select
     {{ percentile('latency_ms', 0.5) }} as latency_p50_ms,
     {{ percentile('latency_ms', 0.95) }} as latency_p95_ms,
     -- When the row was written: a bucket rebuilt for an attempt that left it is new too.
-    {{ run_started_timestamp() }} as priced_at
+    {{ run_started_timestamp() }} as priced_at,
+    -- Last: added after the rollups first shipped (incremental tables append new columns).
+    sum(case when is_cache_reported then 0 else 1 end) as cache_unreported_attempts
 from attempts
 group by {{ bucket }}, {{ rollup_dimensions() | join(', ') }}
 {%- endmacro %}

@@ -31,6 +31,7 @@ from ingestion.usage_logs.helpers import (
     split_logs_url,
 )
 from ingestion.usage_logs.normalize import connect
+from ingestion.usage_logs.otlp import OtelOptions
 from ingestion.usage_logs.settings import (
     EVENT_KEY,
     EVENTS_TABLE,
@@ -136,14 +137,18 @@ def _tally(item: FileItemDict, fmt: str) -> FileTally:
 
 @dlt.source(name="usage_logs", max_table_nesting=0)
 def usage_logs_source(
-    logs_url: str = dlt.config.value, log_format: str = AUTO, mapping_path: str | None = None
+    logs_url: str = dlt.config.value,
+    log_format: str = AUTO,
+    mapping_path: str | None = None,
+    otel: OtelOptions | None = None,
 ) -> DltResource:
     """Usage logs under `logs_url`: a folder, a glob, or any fsspec URL (s3://, gs://, ...).
 
     `log_format` (TOKENLAKE_LOGS_FORMAT): `auto` recognises the gateway formats, `contract` none,
-    a format's name forces it; `mapping_path` (TOKENLAKE_LOGS_MAPPING): a YAML mapping of your own.
+    a format's name forces it; `mapping_path` (TOKENLAKE_LOGS_MAPPING): a YAML mapping of your own;
+    `otel`: where OpenTelemetry spans keep their tenant, and the tenant of those without one.
     """
-    formats = LogFormats.from_settings(log_format, mapping_path)
+    formats = LogFormats.from_settings(log_format, mapping_path, otel)
     bucket_url, file_glob = split_logs_url(logs_url)
     # One page holds every listed file (the listing is in memory anyway), so that the run's
     # keys are checked for repeats across all of its files, not page by page.

@@ -20,10 +20,13 @@ from ingestion.usage_logs.direct_json import DirectJsonRead
 from ingestion.usage_logs.formats import LogFormats
 from ingestion.usage_logs.line_reader import (
     GZIP_MAGIC,
+    PrefixedStream,
+    iter_json_document_lines,
     iter_jsonl_lines,
     iter_parquet_rows,
     open_decompressed,
     parquet_rows_to_lines,
+    starts_a_json_document,
     unreadable_file_line,
 )
 from ingestion.usage_logs.normalize import NormalizedBatch, normalize, normalize_arrow
@@ -124,6 +127,11 @@ def is_otlp_export(item: FileItemDict, file_format: str) -> bool:
     return re.match(otlp.OTLP_LINE_PATTERN, first.decode("utf-8", "replace")) is not None
 
 
+def is_json_document(item: FileItemDict, file_format: str) -> bool:
+    """Is the file one JSON document (pretty-printed, or an array), not JSON Lines?"""
+    return file_format == "jsonl" and starts_a_json_document(_first_line(item, 1 << 20))
+
+
 def needs_mapping(item: FileItemDict, file_format: str, formats: LogFormats) -> bool:
     """Is the file in a gateway's format (or a forced one), so that its lines are mapped?"""
     if file_format != "jsonl" or not formats:
@@ -210,6 +218,7 @@ def read_log_files(
         if (
             tally.size_bytes < SMALL_FILE_BYTES
             or is_otlp_export(item, tally.file_format)
+            or is_json_document(item, tally.file_format)
             or needs_mapping(item, tally.file_format, formats)
         ):
             pooled.append((item, tally))
@@ -346,7 +355,7 @@ def _read_pooled(
     def flush() -> Iterator[NormalizedBatch]:
         lines = pool.take(con)
         if otlp.has_otlp(lines):
-            lines, skipped = otlp.expand_spans(con, lines)
+            lines, skipped = otlp.expand_spans(con, lines, formats.otel)
             _count_files(tallies, skipped, "records_skipped")
         lines = formats.adapt(con, lines)
         for batch in normalize_arrow(con, lines):
@@ -370,7 +379,13 @@ def _python_batches(item: FileItemDict, tally: FileTally) -> Iterator[pa.Table]:
             if tally.file_format == "parquet":
                 batches = iter_parquet_rows(raw)
             else:
-                batches = iter_jsonl_lines(open_decompressed(raw))
+                stream = open_decompressed(raw)
+                head = stream.read(1 << 20)
+                first = head.lstrip().split(b"\n", 1)[0]
+                reader = (
+                    iter_json_document_lines if starts_a_json_document(first) else iter_jsonl_lines
+                )
+                batches = reader(PrefixedStream(head, stream))
             for batch in batches:
                 tally.lines_read += batch.num_rows
                 yield batch

@@ -7,6 +7,8 @@ file of millions of events never becomes millions of Python objects.
 from __future__ import annotations
 
 import codecs
+import io
+import json
 import threading
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -20,6 +22,9 @@ import pyarrow.parquet as pq
 from ingestion.usage_logs.settings import READ_BLOCK_BYTES
 
 PARQUET_BATCH_ROWS = 100_000
+# A JSON document (not JSON Lines) is parsed whole: its size is bounded, its records batched.
+JSON_DOCUMENT_MAX_BYTES = 512 * 1024 * 1024
+DOCUMENT_BATCH_RECORDS = 50_000
 
 LINES_SCHEMA = pa.schema(
     [
@@ -113,6 +118,74 @@ def iter_jsonl_lines(stream: BinaryIO, block_bytes: int = READ_BLOCK_BYTES) -> I
         yield table
     if carry:
         yield lines_table(carry, next_line)
+
+
+def starts_a_json_document(first_line: bytes) -> bool:
+    """Is this (stripped) first line the start of one JSON document spread over many lines, or
+    of a JSON array, rather than the first record of JSON Lines?
+
+    Pretty-printed exports (an OTLP file written with indentation, a gateway's JSON array) begin
+    with `[` or with an object that does not close on its line.
+    """
+    if first_line.startswith(b"["):
+        return True
+    if not first_line.startswith(b"{"):
+        return False
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return True
+    return False
+
+
+def iter_json_document_lines(
+    stream: BinaryIO, max_bytes: int = JSON_DOCUMENT_MAX_BYTES
+) -> Iterator[pa.Table]:
+    """One JSON document (an object, or an array of records) as numbered one-line records: an
+    array's items are records 1..n, an object is record 1. Not JSON as a whole (or larger than
+    `max_bytes`, which a document must be read whole to parse): read as lines after all, so that
+    each bad line is quarantined as it would be in JSON Lines."""
+    body = stream.read(max_bytes + 1)
+    document = None
+    if len(body) <= max_bytes:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            document = None
+    if document is None or not isinstance(document, (list, dict)):
+        yield from iter_jsonl_lines(PrefixedStream(body, stream))
+        return
+    items = document if isinstance(document, list) else [document]
+    for start in range(0, len(items), DOCUMENT_BATCH_RECORDS):
+        chunk = items[start : start + DOCUMENT_BATCH_RECORDS]
+        yield pa.Table.from_arrays(
+            [
+                pa.array(np.arange(start + 1, start + 1 + len(chunk), dtype=np.int64)),
+                pa.array(np.zeros(len(chunk), dtype=np.int32)),
+                pa.array(
+                    [json.dumps(item, ensure_ascii=False) for item in chunk], pa.large_string()
+                ),
+            ],
+            schema=LINES_SCHEMA,
+        )
+
+
+class PrefixedStream:
+    """`head` (bytes already read from `stream`) then the rest of `stream`, as one stream."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self.head, self.stream = io.BytesIO(head), stream
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            return self.head.read() + self.stream.read()
+        out = self.head.read(n)
+        while len(out) < n:
+            more = self.stream.read(n - len(out))
+            if not more:
+                break
+            out += more
+        return out
 
 
 def open_decompressed(raw: BinaryIO) -> BinaryIO:

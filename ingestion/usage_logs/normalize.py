@@ -288,6 +288,7 @@ EVENT_COLUMNS = """
     r_session_id as session_id,
     r_prompt_template_id as prompt_template_id,
     t_computed_cost as computed_cost,
+    coalesce(t_cache_tokens_reported, true) as cache_tokens_reported,
     extra_fields,
     _source_file,
     _source_line,

@@ -6,6 +6,8 @@ and quarantine as JSONL records. Current and older semantic-convention names are
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -71,7 +73,36 @@ def _first(*keys: str) -> str:
     return "coalesce(" + ", ".join(parts) + ")"
 
 
-SPANS_SQL = f"""
+CACHE_ATTRIBUTES = (
+    "gen_ai.usage.cache_read.input_tokens",
+    "gen_ai.usage.cache_read_input_tokens",
+    "gen_ai.usage.cache_write.input_tokens",
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+
+
+@dataclass(frozen=True)
+class OtelOptions:
+    """Where a span's tenant is (TOKENLAKE_OTEL_TENANT_ATTRIBUTES: attribute names, span before
+    resource), and the tenant of a span that has none (TOKENLAKE_OTEL_DEFAULT_TENANT; empty:
+    such spans are quarantined). A defaulted tenant is flagged in extra_fields
+    (`tenant_defaulted`)."""
+
+    tenant_attributes: tuple[str, ...] = ("tenant.id", "tenant_id")
+    default_tenant: str = "unattributed"
+
+
+def spans_sql(options: OtelOptions) -> str:
+    """Every span of the OTLP export lines, mapped onto the contract (SPANS_TEMPLATE)."""
+    tenant = _first(*options.tenant_attributes)
+    default = options.default_tenant.replace("'", "''")
+    return SPANS_TEMPLATE.replace(
+        "{TENANT_OR_DEFAULT}", f"coalesce({tenant}, '{default}')" if default else tenant
+    ).replace("{TENANT_DEFAULTED}", f"{tenant} is null and '{default}' <> ''")
+
+
+SPANS_TEMPLATE = f"""
 with docs as (
     select _source_file, _source_modified_at, _source_line, line
     from lines
@@ -110,12 +141,15 @@ select
     _source_modified_at,
     _source_line,
     _source_record,
-    len(list_filter(span_attrs, lambda a: starts_with(a.key, 'gen_ai.'))) > 0 as is_genai,
+    -- A span without attributes (an app's own parent span) is not GenAI either: skipped, counted.
+    coalesce(len(list_filter(span_attrs, lambda a: starts_with(a.key, 'gen_ai.'))) > 0, false)
+        as is_genai,
     cast(json_object(
         'timestamp', cast(json_extract_string(span, '$.endTimeUnixNano') as hugeint) // 1000000,
         'request_id', coalesce({_first("gen_ai.response.id")}, json_extract_string(span, '$.spanId')),
         'attempt', {_first("tokenlake.attempt", "attempt")},
-        'tenant_id', {_first("tenant.id", "tenant_id")},
+        'tenant_id', {{TENANT_OR_DEFAULT}},
+        'tenant_defaulted', case when {{TENANT_DEFAULTED}} then true end,
         'user_id', {_first("user.id", "enduser.id")},
         'feature', coalesce({_first("feature")}, otlp_value(otlp_attr(resource_attrs, 'service.name'))),
         'agent', {_first("gen_ai.agent.name", "agent")},
@@ -126,8 +160,8 @@ select
         'key_source', {_first("key_source")},
         'input_tokens', {_first("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")},
         'output_tokens', {_first("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")},
-        'cache_read_tokens', {_first("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")},
-        'cache_write_tokens', {_first("gen_ai.usage.cache_write.input_tokens", "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")},
+        'cache_read_tokens', {_first(*CACHE_ATTRIBUTES[:2])},
+        'cache_write_tokens', {_first(*CACHE_ATTRIBUTES[2:])},
         'reasoning_tokens', {_first("gen_ai.usage.reasoning.output_tokens")},
         'latency_ms', (cast(json_extract_string(span, '$.endTimeUnixNano') as hugeint)
                        - cast(json_extract_string(span, '$.startTimeUnixNano') as hugeint)) // 1000000,
@@ -136,6 +170,9 @@ select
         'service_tier', {_first("gen_ai.openai.response.service_tier", "gen_ai.request.service_tier")},
         'session_id', {_first("gen_ai.conversation.id", "session.id")},
         'prompt_template_id', {_first("prompt_template_id", "gen_ai.prompt.template.id")},
+        -- Instrumentations that never set a cache attribute (opentelemetry-instrumentation-
+        -- openai-v2) cannot tell a cache miss from an unreported hit.
+        'cache_tokens_reported', {_first(*CACHE_ATTRIBUTES)} is not null,
         'attributes', otlp_attributes(otlp_kept(span_attrs, resource_attrs))
     ) as varchar) as line
 from attributed
@@ -147,7 +184,9 @@ def has_otlp(lines: pa.Table) -> bool:
     return bool(pc.any(pc.match_substring_regex(lines.column("line"), OTLP_LINE_PATTERN)).as_py())
 
 
-def expand_spans(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+def expand_spans(
+    con: duckdb.DuckDBPyConnection, lines: pa.Table, options: OtelOptions | None = None
+) -> tuple[pa.Table, pa.Table]:
     """Replace OTLP export lines by one contract-shaped line per GenAI span.
 
     Returns the new lines table, and a table of the records skipped (one row each, with its
@@ -157,7 +196,8 @@ def expand_spans(con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Ta
     con.execute(MACROS + ATTRIBUTE_MACROS)
     con.register("lines", lines)
     try:
-        con.execute(f"create or replace temp table spans as {SPANS_SQL}")
+        sql = spans_sql(options or OtelOptions())
+        con.execute(f"create or replace temp table spans as {sql}")
         con.execute(
             f"""create or replace temp table export_lines as
             select _source_file, _source_line from lines

@@ -38,6 +38,9 @@ CONTRACT_FIELDS: dict[str, str] = {
     "session_id": "string",
     "prompt_template_id": "string",
     "computed_cost": "decimal",
+    # False where the source cannot report cache tokens (an instrumentation without cache
+    # attributes): cache reads are then unknown, not zero, and the cost an upper bound.
+    "cache_tokens_reported": "bool",
 }
 
 # Older / OpenAI-style names accepted for the same field (canonical name wins when both are given).

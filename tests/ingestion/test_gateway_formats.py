@@ -6,13 +6,14 @@ real source, and priced by real dbt: our cost equals the gateway's own to 1e-6 U
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from ingestion.usage_logs.formats import LogFormats, LogMapping, MappingError
-from orchestration.settings import ConfigError, Settings
+from orchestration.settings import REPO_ROOT, ConfigError, Settings
 from tests.conftest import Warehouse, event, write_jsonl
 from tests.fixtures.gateways import shape_helicone
 from tests.support.dbt_cli import dbt
@@ -189,3 +190,22 @@ def test_our_cost_equals_each_gateways_own_cost(tmp_path: Path):
     for request_id, priced, ours, theirs in rows:
         assert priced, request_id
         assert abs(float(ours) - float(theirs)) <= 1e-6, request_id
+    drift = "select provider, bool_and(is_within_tolerance) from marts.mart_gateway_cost_drift group by 1"
+    assert sorted(warehouse.query(drift)) == [("anthropic", True), ("openai", True)]
+    assert (
+        "gateway_cost_matches_ours" in result.stdout and "WARN 1 gateway_cost" not in result.stdout
+    )
+    # Our book raises gpt-4o's input price from a date in the past: the gap opens, and the
+    # warning test names it.
+    header = (REPO_ROOT / "seeds" / "price_book.csv").read_text().splitlines()[0]
+    book = tmp_path / "prices.csv"
+    book.write_text(
+        header
+        + "\nopenai,gpt-4o-20\\d{2}-\\d{2}-\\d{2},,2026-01-01,USD,5.00,10.00,1.25,,,,,,0.5,test,raised\n"
+    )
+    warehouse.load_price_book(book)
+    result = dbt("build", "--exclude-resource-type", "unit_test", warehouse=warehouse.path,
+                 TOKENLAKE_GATEWAY_COST_DRIFT_MIN_USD="0")  # a few calls: cents apart  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(warehouse.query(drift)) == [("anthropic", True), ("openai", False)]
+    assert re.search(r"WARN \d+ gateway_cost_matches_ours", result.stdout)

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.usage_logs.formats.mapping import LogMapping, MappingError
+from ingestion.usage_logs.otlp import OtelOptions
 
 __all__ = ["AUTO", "BUILT_IN", "CONTRACT", "LogFormats", "LogMapping", "MappingError", "built_in"]
 
@@ -37,21 +38,29 @@ class LogFormats:
 
     mappings: tuple[LogMapping, ...] = ()
     forced: bool = False
+    # How OpenTelemetry spans are read (OTLP exports are always recognised).
+    otel: OtelOptions = OtelOptions()
 
     @classmethod
-    def from_settings(cls, log_format: str = AUTO, mapping_path: str | None = None) -> LogFormats:
+    def from_settings(
+        cls,
+        log_format: str = AUTO,
+        mapping_path: str | None = None,
+        otel: OtelOptions | None = None,
+    ) -> LogFormats:
         """TOKENLAKE_LOGS_FORMAT / TOKENLAKE_LOGS_MAPPING -> formats; MappingError if unusable."""
+        otel = otel or OtelOptions()
         if mapping_path:
-            return cls((LogMapping.from_yaml(mapping_path),), forced=True)
+            return cls((LogMapping.from_yaml(mapping_path),), forced=True, otel=otel)
         if log_format == CONTRACT:
-            return cls()
+            return cls(otel=otel)
         if log_format == AUTO:
-            return cls(tuple(built_in(name) for name in BUILT_IN))
+            return cls(tuple(built_in(name) for name in BUILT_IN), otel=otel)
         if log_format not in BUILT_IN:
             raise MappingError(
                 f"unknown log format {log_format!r} (one of: {AUTO}, {CONTRACT}, {', '.join(BUILT_IN)})"
             )
-        return cls((built_in(log_format),), forced=True)
+        return cls((built_in(log_format),), forced=True, otel=otel)
 
     def __bool__(self) -> bool:
         return bool(self.mappings)

@@ -83,6 +83,7 @@ def usage_logs_assets(
         logs_url=settings.logs_url,
         log_format=settings.logs_format,
         mapping_path=str(settings.logs_mapping) if settings.logs_mapping else None,
+        otel=settings.otel,
     )
     results = list(
         dlt.run(

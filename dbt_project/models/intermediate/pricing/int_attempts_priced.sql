@@ -297,6 +297,7 @@ final as (
         totals.service_tier,
         totals.is_batch,
         totals.is_cache_hit,
+        totals.is_cache_reported,
         totals.input_tokens,
         totals.cache_read_tokens,
         totals.cache_write_tokens,

@@ -38,7 +38,8 @@ select
                      'total_cost', 'net_cost', 'cache_savings'] %}
     cast(sum({{ cost }}) as {{ money_type() }}) as {{ cost }},
     {%- endfor %}
-    {{ run_started_timestamp() }} as priced_at
+    {{ run_started_timestamp() }} as priced_at,
+    sum(cache_unreported_attempts) as cache_unreported_attempts
 from daily
 group by usage_date, {{ dimensions | join(', ') }}
 order by usage_date

@@ -26,6 +26,7 @@ final as (
         service_tier,
         is_batch,
         is_cache_hit,
+        is_cache_reported,
         session_id,
         prompt_template_id,
         {%- for dimension in custom_dimension_names() %}

@@ -11,7 +11,7 @@ with source as (
         "total_tokens": b, "latency_ms": b, "status": s, "retry_count": b,
         "cache_hit": dbt.type_boolean(), "batch": dbt.type_boolean(), "service_tier": s,
         "session_id": s, "prompt_template_id": s, "computed_cost": "decimal(18, 10)",
-        "extra_fields": s, "_source_file": s, "_source_line": b, "_dlt_load_id": s,
+        "cache_tokens_reported": dbt.type_boolean(), "extra_fields": s, "_source_file": s, "_source_line": b, "_dlt_load_id": s,
     }) }}
 ),
 
@@ -33,6 +33,8 @@ renamed as (
         service_tier,
         batch as is_batch,
         cache_hit as is_cache_hit,
+        -- Loaded before the field existed: reported (the contract's default).
+        coalesce(cache_tokens_reported, true) as is_cache_reported,
         cast(input_tokens as bigint) as input_tokens,
         cast(cache_read_tokens as bigint) as cache_read_tokens,
         cast(cache_write_tokens as bigint) as cache_write_tokens,
