@@ -357,7 +357,8 @@ def _read_pooled(
         if otlp.has_otlp(lines):
             lines, skipped = otlp.expand_spans(con, lines, formats.otel)
             _count_files(tallies, skipped, "records_skipped")
-        lines = formats.adapt(con, lines)
+        lines, skipped = formats.adapt(con, lines)
+        _count_files(tallies, skipped, "records_skipped")
         for batch in normalize_arrow(con, lines):
             _count_batch(tallies, batch)
             yield batch

@@ -1,7 +1,8 @@
 """Gateway log formats and user mappings on data nobody here designed: LiteLLM's records made
-by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's shaped from its
-source (shape_helicone.py), a homegrown log with a YAML mapping. Each is loaded through the
-real source, and priced by real dbt: our cost equals the gateway's own to 1e-6 USD."""
+by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's and Langfuse's
+shaped from their source (shape_helicone.py, shape_langfuse.py), a homegrown log with a YAML
+mapping. Each is loaded through the real source and priced by real dbt: our cost equals the
+gateway's own to 1e-6 USD."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ GATEWAYS = Path(__file__).resolve().parents[1] / "fixtures" / "gateways"
 SLP = GATEWAYS / "litellm_standard_logging.jsonl"
 SPEND_LOGS = GATEWAYS / "litellm_spend_logs.jsonl"
 HELICONE = GATEWAYS / "helicone_export.jsonl"
+LANGFUSE = GATEWAYS / "langfuse_observations.jsonl"
 HOMEGROWN = GATEWAYS / "homegrown.jsonl"
 HOMEGROWN_MAPPING = GATEWAYS / "homegrown_mapping.yaml"
 
@@ -113,6 +115,23 @@ def test_helicone_export_reads_each_providers_prompt_tokens_right(warehouse, tmp
     assert {got[k][0] for k in got} == {"acme", "globex"}
 
 
+def test_langfuse_observations_sum_disjoint_usage_types_and_skip_spans(warehouse, tmp_path):
+    """usageDetails' types are disjoint (cached tokens beside `input`): the contract's input is
+    their sum; legacy observations use promptTokens; spans and events are skipped, counted."""
+    report = warehouse.ingest(copy(tmp_path, LANGFUSE))
+    assert (report.records_read, report.rows_loaded, report.rows_quarantined,
+            report.records_skipped) == (7, 5, 0, 2)  # fmt: skip
+    got = {r[0]: r[1:] for r in warehouse.query(
+        f"select request_id, provider, {TOKENS}, status, session_id from raw.usage_events")}  # fmt: skip
+    assert got == {
+        "lf-obs-1": ("openai", 2400, 1920, 0, 180, "ok", "lf-trace-0"),
+        "lf-obs-2": ("anthropic", 1620, 1500, 0, 95, "ok", "lf-trace-1"),
+        "lf-obs-3": ("anthropic", 1850, 0, 1500, 420, "ok", "lf-trace-1"),
+        "lf-obs-4": ("openai", 900, 0, 0, 60, "ok", "lf-trace-2"),
+        "lf-obs-7": ("openai", 0, 0, 0, 0, "error", "lf-trace-3"),
+    }
+
+
 def test_a_yaml_mapping_reads_a_homegrown_log(warehouse: Warehouse, tmp_path: Path):
     report = warehouse.ingest(HOMEGROWN, mapping_path=str(HOMEGROWN_MAPPING))
     assert (report.rows_loaded, report.rows_quarantined) == (3, 1)
@@ -177,7 +196,7 @@ def test_a_bad_mapping_is_one_clear_line(tmp_path: Path):
 def test_our_cost_equals_each_gateways_own_cost(tmp_path: Path):
     """Priced by dbt from the price book, every gateway record costs what the gateway said."""
     warehouse = Warehouse(tmp_path / "home")
-    report = warehouse.ingest(copy(tmp_path, SLP, HELICONE))
+    report = warehouse.ingest(copy(tmp_path, SLP, HELICONE, LANGFUSE))
     warehouse.ingest(HOMEGROWN, mapping_path=str(HOMEGROWN_MAPPING))
     assert report.rows_quarantined == 0
     warehouse.load_price_book(None)
@@ -186,7 +205,7 @@ def test_our_cost_equals_each_gateways_own_cost(tmp_path: Path):
     rows = warehouse.query(
         "select request_id, is_priced, total_cost, gateway_computed_cost from marts.fct_llm_attempts"
         " where gateway_computed_cost is not null")  # fmt: skip
-    assert len(rows) == 11
+    assert len(rows) == 16
     for request_id, priced, ours, theirs in rows:
         assert priced, request_id
         assert abs(float(ours) - float(theirs)) <= 1e-6, request_id

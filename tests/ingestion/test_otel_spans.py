@@ -79,3 +79,14 @@ def test_unknown_cache_is_visible_in_the_marts(tmp_path: Path):
         assert warehouse.query(
             f"select provider, sum(cache_unreported_attempts) from marts.{rollup} group by 1 order by 1"
         ) == [("anthropic", 0), ("openai", 1)], rollup
+
+
+def test_the_otel_settings_are_read_and_checked():
+    from orchestration.settings import ConfigError, Settings
+
+    settings = Settings.from_env({"TOKENLAKE_OTEL_TENANT_ATTRIBUTES": "org.id, service.name",
+                                  "TOKENLAKE_OTEL_DEFAULT_TENANT": ""})  # fmt: skip
+    assert settings.otel == OtelOptions(("org.id", "service.name"), "")
+    assert Settings.from_env({}).otel == OtelOptions()
+    with pytest.raises(ConfigError, match='TOKENLAKE_OTEL_TENANT_ATTRIBUTES: "x\'y"'):
+        Settings.from_env({"TOKENLAKE_OTEL_TENANT_ATTRIBUTES": "x'y"})

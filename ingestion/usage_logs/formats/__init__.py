@@ -77,13 +77,15 @@ class LogFormats:
             return False
         return isinstance(record, dict) and any(m.matches(record) for m in self.mappings)
 
-    def adapt(self, con: duckdb.DuckDBPyConnection, lines: pa.Table) -> pa.Table:
-        """Lines of a known format rewritten as contract records; other lines unchanged."""
+    def adapt(self, con: duckdb.DuckDBPyConnection, lines: pa.Table) -> tuple[pa.Table, pa.Table]:
+        """Lines of a known format rewritten as contract records, other lines unchanged; and the
+        records a mapping skips (one row each, with its _source_file), to be counted."""
+        no_skips = lines.select(["_source_file"]).slice(0, 0)
         if not self.mappings or not (self.forced or self._any_candidate(lines)):
-            return lines
+            return lines, no_skips
         # Which mapping each line takes (the first whose keys it has; malformed JSON none, so
         # that validation quarantines it as invalid_json), then its JSON strings parsed, then
-        # the contract record built.
+        # records that are not calls set aside, then the contract record built.
         chosen = " ".join(
             f"when json_valid(line) and {'true' if self.forced else m.match_sql()} then {i}"
             for i, m in enumerate(self.mappings)
@@ -91,22 +93,38 @@ class LogFormats:
         prepared = " ".join(
             f"when {i} then {m.prepared_line_sql()}" for i, m in enumerate(self.mappings)
         )
+        skips = " ".join(f"when {i} then {m.skip_sql()}" for i, m in enumerate(self.mappings))
         records = " ".join(f"when {i} then {m.record_sql()}" for i, m in enumerate(self.mappings))
-        sql = f"""
-            with chosen as (
-                select *, case {chosen} end as _mapping from mapped_lines
-            ),
-            prepared as (
-                select * replace (case _mapping {prepared} else line end as line) from chosen
-            )
-            select * exclude (_mapping) replace (case _mapping {records} else line end as line)
-            from prepared
-        """
         con.register("mapped_lines", lines)
         try:
-            return con.sql(sql).to_arrow_table().cast(lines.schema)
+            con.execute(f"""
+                create or replace temp table prepared_lines as
+                with chosen as (
+                    select *, case {chosen} end as _mapping from mapped_lines
+                ),
+                prepared as (
+                    select * replace (case _mapping {prepared} else line end as line) from chosen
+                )
+                select *, coalesce(case _mapping {skips} end, false) as _skipped from prepared
+            """)
+            mapped = (
+                con.sql(f"""
+                select * exclude (_mapping, _skipped)
+                    replace (case _mapping {records} else line end as line)
+                from prepared_lines where not _skipped
+            """)
+                .to_arrow_table()
+                .cast(lines.schema)
+            )
+            skipped = (
+                con.sql("select _source_file from prepared_lines where _skipped")
+                .to_arrow_table()
+                .cast(no_skips.schema)
+            )
+            return mapped, skipped
         finally:
             con.unregister("mapped_lines")
+            con.execute("drop table if exists prepared_lines")
 
     def _any_candidate(self, lines: pa.Table) -> bool:
         column = lines.column("line")

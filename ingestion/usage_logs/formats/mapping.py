@@ -53,6 +53,9 @@ class LogMapping:
     parse_json: tuple[str, ...] = ()
     keep: Any = "rest"
     description: str = ""
+    # A condition (same placeholders as sql:) for records that are not calls at all (a tracing
+    # tool's spans and events): skipped and counted, like non-GenAI OpenTelemetry spans.
+    skip: str = ""
     compiled: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -69,8 +72,10 @@ class LogMapping:
             parse_json=tuple(spec.get("parse_json") or ()),
             keep=spec.get("keep", "rest"),
             description=str(spec.get("description") or ""),
+            skip=str(spec.get("skip") or ""),
         )
         mapping.compile()  # errors now, not at the first file
+        mapping.skip_sql()
         return mapping
 
     @classmethod
@@ -98,6 +103,17 @@ class LogMapping:
         extras = self._extras_sql()
         body = contract if extras is None else f"json_merge_patch({extras}, {contract})"
         return f"cast({body} as varchar)"
+
+    def skip_sql(self) -> str:
+        """True for a (prepared) record to skip; false when the mapping skips none."""
+        if not self.skip:
+            return "false"
+        where = f"{self.name}: skip"
+        return (
+            "coalesce(("
+            + _PLACEHOLDER.sub(lambda m: self._placeholder(m, where), self.skip)
+            + "), false)"
+        )
 
     def match_sql(self) -> str:
         """True for a line that looks like a record of this shape (a cheap text test)."""

@@ -7,7 +7,9 @@ with openai_costs as (
     select
         cost_date as usage_date,
         'openai' as provider,
-        coalesce(model, line_item) as model,
+        -- A null group-by value (a documented example page, a report not grouped by it) is
+        -- labelled: a NULL model would break the reconciliation's keys.
+        coalesce(model, line_item, 'unattributed') as model,
         project_id as scope_id,
         amount_usd
     from {{ ref('stg_openai__costs') }}
@@ -30,15 +32,16 @@ costs as (
 ),
 
 usage_rows as (
-    select usage_date, provider, model, project_id as scope_id, requests, input_tokens,
-           cache_read_tokens, output_tokens
+    select usage_date, provider, coalesce(model, 'unattributed') as model, project_id as scope_id,
+           requests, input_tokens, cache_read_tokens, output_tokens
     from {{ ref('stg_openai__completions_usage') }}
     union all
-    select usage_date, provider, model, project_id, requests, input_tokens, 0, 0
+    select usage_date, provider, coalesce(model, 'unattributed'), project_id, requests,
+           input_tokens, 0, 0
     from {{ ref('stg_openai__embeddings_usage') }}
     union all
-    select usage_date, provider, model, workspace_id, null, input_tokens, cache_read_tokens,
-           output_tokens
+    select usage_date, provider, coalesce(model, 'unattributed'), workspace_id, null,
+           input_tokens, cache_read_tokens, output_tokens
     from {{ ref('stg_anthropic__messages_usage') }}
 ),
 
