@@ -1,6 +1,6 @@
 """Gateway log formats and user mappings on data nobody here designed: LiteLLM's records made
-by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's and Langfuse's
-shaped from their source (shape_helicone.py, shape_langfuse.py), a homegrown log with a YAML
+by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's, Langfuse's
+and OpenRouter's shaped from their sources (shape_*.py), a homegrown log with a YAML
 mapping. Each is loaded through the real source and priced by real dbt: our cost equals the
 gateway's own to 1e-6 USD."""
 
@@ -24,6 +24,7 @@ SLP = GATEWAYS / "litellm_standard_logging.jsonl"
 SPEND_LOGS = GATEWAYS / "litellm_spend_logs.jsonl"
 HELICONE = GATEWAYS / "helicone_export.jsonl"
 LANGFUSE = GATEWAYS / "langfuse_observations.jsonl"
+OPENROUTER = GATEWAYS / "openrouter_generations.jsonl"
 HOMEGROWN = GATEWAYS / "homegrown.jsonl"
 HOMEGROWN_MAPPING = GATEWAYS / "homegrown_mapping.yaml"
 
@@ -132,6 +133,18 @@ def test_langfuse_observations_sum_disjoint_usage_types_and_skip_spans(warehouse
     }
 
 
+def test_openrouter_generations_split_provider_and_model(warehouse, tmp_path):
+    report = warehouse.ingest(copy(tmp_path, OPENROUTER))
+    assert (report.rows_loaded, report.rows_quarantined) == (3, 0)
+    assert warehouse.query(
+        f"select provider, model, key_source, {TOKENS} from raw.usage_events order by request_id"
+    ) == [
+        ("openai", "gpt-4o-2024-08-06", "system", 2400, 1920, 0, 180),
+        ("openai", "gpt-4o-2024-08-06", "byok", 900, 0, 0, 60),
+        ("anthropic", "claude-sonnet-4-5-20250929", "system", 1620, 1500, 0, 95),
+    ]
+
+
 def test_a_yaml_mapping_reads_a_homegrown_log(warehouse: Warehouse, tmp_path: Path):
     report = warehouse.ingest(HOMEGROWN, mapping_path=str(HOMEGROWN_MAPPING))
     assert (report.rows_loaded, report.rows_quarantined) == (3, 1)
@@ -196,7 +209,7 @@ def test_a_bad_mapping_is_one_clear_line(tmp_path: Path):
 def test_our_cost_equals_each_gateways_own_cost(tmp_path: Path):
     """Priced by dbt from the price book, every gateway record costs what the gateway said."""
     warehouse = Warehouse(tmp_path / "home")
-    report = warehouse.ingest(copy(tmp_path, SLP, HELICONE, LANGFUSE))
+    report = warehouse.ingest(copy(tmp_path, SLP, HELICONE, LANGFUSE, OPENROUTER))
     warehouse.ingest(HOMEGROWN, mapping_path=str(HOMEGROWN_MAPPING))
     assert report.rows_quarantined == 0
     warehouse.load_price_book(None)
@@ -205,7 +218,7 @@ def test_our_cost_equals_each_gateways_own_cost(tmp_path: Path):
     rows = warehouse.query(
         "select request_id, is_priced, total_cost, gateway_computed_cost from marts.fct_llm_attempts"
         " where gateway_computed_cost is not null")  # fmt: skip
-    assert len(rows) == 16
+    assert len(rows) == 19
     for request_id, priced, ours, theirs in rows:
         assert priced, request_id
         assert abs(float(ours) - float(theirs)) <= 1e-6, request_id
