@@ -93,6 +93,9 @@ class FileTally:
     records_skipped: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    # Of rows_loaded: rows another row of the file repeats (the same request and attempt, e.g.
+    # an SDK's span and an instrumentation's span of one call), merged into one attempt.
+    records_merged: int = 0
 
     @property
     def balanced(self) -> bool:
@@ -100,7 +103,7 @@ class FileTally:
 
     def reset(self) -> None:
         self.lines_read = self.records_read = self.records_skipped = 0
-        self.rows_loaded = self.rows_quarantined = 0
+        self.rows_loaded = self.rows_quarantined = self.records_merged = 0
 
     def as_row(self) -> dict:
         return {
@@ -115,6 +118,7 @@ class FileTally:
             "rows_loaded": self.rows_loaded,
             "rows_quarantined": self.rows_quarantined,
             "records_skipped": self.records_skipped,
+            "records_merged": self.records_merged,
             "balanced": self.balanced,
         }
 
@@ -422,8 +426,26 @@ def _count_file_batch(tally: FileTally, batch: NormalizedBatch) -> None:
         tally.lines_read = max(tally.lines_read, pc.max(table.column("_source_line")).as_py())
 
 
+def _count_merged(tallies: dict[str, FileTally], events: pa.Table) -> None:
+    """Per file, the loaded rows of this batch that repeat another row's key."""
+    if events.num_rows < 2:
+        return
+    keys = events.select(["_source_file", "request_id", "attempt"]).cast(
+        pa.schema(
+            [("_source_file", pa.string()), ("request_id", pa.string()), ("attempt", pa.int64())]
+        )
+    )
+    counts = keys.group_by(["_source_file", "request_id", "attempt"]).aggregate(
+        [("attempt", "count")]
+    )
+    repeated = counts.filter(pc.greater(counts.column("attempt_count"), 1))
+    for row in repeated.to_pylist():
+        tallies[row["_source_file"]].records_merged += row["attempt_count"] - 1
+
+
 def _count_batch(tallies: dict[str, FileTally], batch: NormalizedBatch) -> None:
     """Add a pooled batch's counts to its files' tallies (one entry per file, not per row)."""
+    _count_merged(tallies, batch.events)
     for table, attr in ((batch.events, "rows_loaded"), (batch.quarantine, "rows_quarantined")):
         if table.num_rows == 0:
             continue

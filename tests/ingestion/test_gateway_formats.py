@@ -1,6 +1,6 @@
 """Gateway log formats and user mappings on data nobody here designed: LiteLLM's records made
-by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's, Langfuse's
-and OpenRouter's shaped from their sources (shape_*.py), a homegrown log with a YAML
+by the real library (tests/fixtures/gateways/record_litellm.py), Helicone's, Langfuse's,
+OpenRouter's and Portkey's shaped from their sources (shape_*.py), a homegrown log with a YAML
 mapping. Each is loaded through the real source and priced by real dbt: our cost equals the
 gateway's own to 1e-6 USD."""
 
@@ -25,6 +25,7 @@ SPEND_LOGS = GATEWAYS / "litellm_spend_logs.jsonl"
 HELICONE = GATEWAYS / "helicone_export.jsonl"
 LANGFUSE = GATEWAYS / "langfuse_observations.jsonl"
 OPENROUTER = GATEWAYS / "openrouter_generations.jsonl"
+PORTKEY = GATEWAYS / "portkey_logs.jsonl"
 HOMEGROWN = GATEWAYS / "homegrown.jsonl"
 HOMEGROWN_MAPPING = GATEWAYS / "homegrown_mapping.yaml"
 
@@ -142,6 +143,21 @@ def test_openrouter_generations_split_provider_and_model(warehouse, tmp_path):
         ("openai", "gpt-4o-2024-08-06", "system", 2400, 1920, 0, 180),
         ("openai", "gpt-4o-2024-08-06", "byok", 900, 0, 0, 60),
         ("anthropic", "claude-sonnet-4-5-20250929", "system", 1620, 1500, 0, 95),
+    ]
+
+
+def test_portkey_logs_tell_anthropics_cache_apart_by_the_total(warehouse, tmp_path):
+    """Portkey's Anthropic prompt_tokens leave the cache out (its total counts it); OpenAI's hold
+    it: both give the provider's own input total. Metadata written as JSON text is read."""
+    report = warehouse.ingest(copy(tmp_path, PORTKEY))
+    assert (report.rows_loaded, report.rows_quarantined) == (4, 0)
+    assert warehouse.query(
+        f"select request_id, tenant_id, user_id, {TOKENS}, status from raw.usage_events order by 1"
+    ) == [
+        ("pk-log-1", "acme", "user-1", 2400, 1920, 0, 180, "ok"),
+        ("pk-log-2", "acme", "user-2", 1620, 1500, 0, 95, "ok"),
+        ("pk-log-3", "acme", "user-3", 1850, 0, 1500, 420, "ok"),
+        ("pk-log-4", "acme", "user-4", 0, 0, 0, 0, "rate_limited"),
     ]
 
 

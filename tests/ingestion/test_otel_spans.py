@@ -41,6 +41,8 @@ def test_every_span_is_accounted_for_and_tenantless_spans_are_kept(tmp_path: Pat
     assert (report.records_read, report.rows_loaded, report.rows_quarantined,
             report.records_skipped) == (5, 3, 0, 2)  # fmt: skip
     assert report.unbalanced_files == []
+    # Two of the loaded spans are one call (the Anthropic SDK's and OpenLLMetry's): merged.
+    assert report.records_merged == 1 and "1 of them merged" in report.summary()
     rows = warehouse.query(f"select {COLUMNS} from raw.usage_events order by provider")
     assert rows == [
         # The Anthropic SDK's span and OpenLLMetry's for the same call: one attempt.
