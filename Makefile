@@ -11,7 +11,7 @@ export TOKENLAKE_HOME ?= $(CURDIR)/.tokenlake
 help:
 	@echo "make demo   - set up, generate demo data, run the whole pipeline, open Dagster on http://127.0.0.1:3000"
 	@echo "make test   - set up if needed and run every test"
-	@echo "make bench  - ingest benchmark (results in \$$TOKENLAKE_HOME/bench/)"
+	@echo "make bench  - the hourly cycle end to end, and ingest (results in \$$TOKENLAKE_HOME/bench/)"
 	@echo "make spark-build - the dbt project on a local Apache Spark, totals checked against DuckDB"
 	@echo "make lint   - ruff"
 	@echo "make lock   - re-resolve requirements.lock from pyproject.toml"
@@ -64,7 +64,11 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The hourly cycle users run (`tokenlake run`, full and +1 h, against a hand DuckDB floor), and the
+# ingest alone; BENCH_EVENTS="1000000 10000000" for more sizes. Results: $TOKENLAKE_HOME/bench/.
+BENCH_EVENTS ?= 1000000
 bench: setup
+	$(BIN)/python -m benchmarks.cycle_bench $(foreach n,$(BENCH_EVENTS),--events $(n))
 	$(BIN)/python -m benchmarks.ingest_bench --events 1000000
 
 # Anomaly alerts on the demo's last 60 days: messages, precision and recall for the planted incidents.

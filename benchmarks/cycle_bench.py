@@ -1,0 +1,216 @@
+"""End-to-end benchmark: what a user runs every hour, `tokenlake run`, full and +1 h, against a
+hand-written DuckDB floor doing the same work in the same run.
+
+    python -m benchmarks.cycle_bench --events 1000000 [--events 3000000 ...]
+
+For each size, on a JSONL history of gateway events (benchmarks.ingest_bench.make_input):
+
+* full   `tokenlake run` on a fresh home (ingest, dbt, analytics, publish to the DuckDB file and
+         Parquet; no provider keys, no PostgreSQL), as a user's cron runs it: wall time, the
+         time of each Dagster step (from the run's event log), peak RSS of the process tree;
+* +1h    one more hour of events (the last hour's traffic, shifted, new ids) dropped into the
+         logs folder, and `tokenlake run` again;
+* floor  the same work in hand-written DuckDB SQL: read_json of the files, pricing by the
+         version in force (benchmarks.marts_bench.HAND_SQL), hourly and daily rollups; for +1 h,
+         over the new hour's file only (the least an hourly cycle must do).
+
+Results go to $TOKENLAKE_HOME/bench/cycle.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from benchmarks.ingest_bench import make_input
+from benchmarks.marts_bench import HAND_ROLLUP_MEASURES, HAND_SQL
+from orchestration.settings import REPO_ROOT, Settings
+
+TOKENLAKE = str(Path(sys.executable).with_name("tokenlake"))
+
+
+class PeakRss:
+    """Samples the summed RSS of a process and its descendants until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.pid, self.every, self.peak = pid, every, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):  # a child that just ended
+                        total += p.memory_info().rss
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.every)
+
+
+def tokenlake_run(home: Path, logs: Path) -> dict:
+    """`tokenlake run` in a child process: wall time, exit code, peak RSS, Dagster step times."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TOKENLAKE_", "DAGSTER_", "OPENAI_", "ANTHROPIC_"))}  # fmt: skip
+    env |= {
+        "TOKENLAKE_HOME": str(home),
+        "TOKENLAKE_LOGS_URL": str(logs),
+        # Benchmark data is dated in the past: freshness alerts would only add noise.
+        "TOKENLAKE_LOGS_STALE_HOURS": "0",
+        "TOKENLAKE_PROVIDER_STALE_HOURS": "0",
+    }
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [TOKENLAKE, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    with PeakRss(proc.pid) as rss:
+        out, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    if proc.returncode not in (0, 1):  # 1: an ERROR check failed, the run itself completed
+        raise RuntimeError(f"tokenlake run exited {proc.returncode}:\n{out[-3000:]}")
+    return {
+        "wall_s": round(wall, 2),
+        "exit_code": proc.returncode,
+        "peak_rss_mib": round(rss.peak / 2**20),
+        "steps_s": step_times(home / "dagster"),
+    }
+
+
+def step_times(dagster_home: Path) -> dict[str, float]:
+    """Seconds per step of the newest run, from Dagster's event log (start to success/failure)."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        run = instance.get_runs(limit=1)[0]
+        started: dict[str, float] = {}
+        took: dict[str, float] = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type_value == "STEP_START":
+                started[event.step_key] = entry.timestamp
+            elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                took[event.step_key] = round(
+                    entry.timestamp - started.get(event.step_key, entry.timestamp), 2
+                )
+    return dict(sorted(took.items(), key=lambda kv: -kv[1]))
+
+
+def write_next_hour(history: Path, target: Path) -> int:
+    """The last hour of the history, an hour later, with new request ids, as its own file."""
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'")
+        con.execute(f"""
+            copy (
+                select * replace (
+                    strftime(cast("timestamp" as timestamptz) + interval 1 hour, '%Y-%m-%dT%H:%M:%S.%gZ')
+                        as "timestamp",
+                    request_id || '-next' as request_id)
+                from read_json('{history}', format = 'newline_delimited')
+                where cast("timestamp" as timestamptz) >= (
+                    select max(cast("timestamp" as timestamptz)) - interval 1 hour
+                    from read_json('{history}', format = 'newline_delimited'))
+            ) to '{target}' (format json)""")
+        return con.execute(f"select count(*) from read_json('{target}')").fetchone()[0]
+
+
+def hand_floor(files: list[Path]) -> float:
+    """Seconds for the same work in hand-written DuckDB SQL, reading the files themselves."""
+    paths = ", ".join(f"'{f}'" for f in files)
+    started = time.perf_counter()
+    with duckdb.connect() as con:
+        con.execute("set TimeZone = 'UTC'; create schema raw")
+        con.execute(f"""
+            create table raw.usage_events as
+            select * replace (cast("timestamp" as timestamptz) as "timestamp")
+            from read_json([{paths}], format = 'newline_delimited')""")
+        con.execute(
+            HAND_SQL.format(
+                book=REPO_ROOT / "seeds" / "price_book.csv",
+                measures=HAND_ROLLUP_MEASURES,
+                contracts=REPO_ROOT / "seeds" / "provider_contracts.csv",
+            )
+        )
+    return round(time.perf_counter() - started, 2)
+
+
+def bench(events: int, folder: Path) -> dict:
+    history = make_input(events, folder)
+    run_dir = folder / f"cycle-{events}"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    logs = run_dir / "logs"
+    logs.mkdir(parents=True)
+    os.link(history, logs / "history.jsonl")  # the same bytes, no copy
+
+    result: dict = {"events": events}
+    print("  full tokenlake run ...", flush=True)
+    result["full"] = tokenlake_run(run_dir / "home", logs)
+    result["full"]["floor_s"] = hand_floor([history])
+    result["full"]["vs_floor"] = round(result["full"]["wall_s"] / result["full"]["floor_s"], 2)
+
+    next_hour = logs / "next-hour.jsonl"
+    result["plus_1h_events"] = write_next_hour(history, next_hour)
+    print(f"  +1 h tokenlake run ({result['plus_1h_events']:,} events) ...", flush=True)
+    result["plus_1h"] = tokenlake_run(run_dir / "home", logs)
+    result["plus_1h"]["floor_s"] = hand_floor([next_hour])
+    result["plus_1h"]["share_of_full"] = round(
+        result["plus_1h"]["wall_s"] / result["full"]["wall_s"], 3
+    )
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, action="append", help="sizes (repeatable)")
+    args = parser.parse_args()
+    folder = Settings.from_env().home / "bench"
+    folder.mkdir(parents=True, exist_ok=True)
+    report = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        },  # fmt: skip
+        "runs": [],
+    }
+    for events in args.events or [1_000_000]:
+        print(f"== {events:,} events", flush=True)
+        run = bench(events, folder)
+        report["runs"].append(run)
+        print(json.dumps(run, indent=2), flush=True)
+    out = folder / "cycle.json"
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()
