@@ -43,10 +43,12 @@ TOKENLAKE = str(Path(sys.executable).with_name("tokenlake"))
 
 
 class PeakRss:
-    """Samples the summed RSS of a process and its descendants until stopped."""
+    """Samples the summed RSS of a process and its descendants until stopped; at the peak, which
+    processes held it."""
 
     def __init__(self, pid: int, every: float = 0.2) -> None:
         self.pid, self.every, self.peak = pid, every, 0
+        self.at_peak: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -63,14 +65,30 @@ class PeakRss:
             try:
                 root = psutil.Process(self.pid)
                 procs = [root, *root.children(recursive=True)]
-                total = 0
+                sizes: dict[str, int] = {}
                 for p in procs:
                     with contextlib.suppress(psutil.Error):  # a child that just ended
-                        total += p.memory_info().rss
-                self.peak = max(self.peak, total)
+                        label = _label(p)
+                        sizes[label] = sizes.get(label, 0) + p.memory_info().rss
+                total = sum(sizes.values())
+                if total > self.peak:
+                    self.peak, self.at_peak = total, sizes
             except psutil.Error:
                 pass
             self._stop.wait(self.every)
+
+
+def _label(process: psutil.Process) -> str:
+    """A short name for a process of the run: the supervisor, the run itself, dbt, …"""
+    args = process.cmdline()
+    text = " ".join(args)
+    if "--in-process" in args:
+        return "run (dagster, ingest, publish)"
+    if "/dbt " in text or text.endswith("/dbt") or " dbt." in text:
+        return "dbt"
+    if Path(args[1] if len(args) > 1 else "").name == "tokenlake":
+        return "supervisor"
+    return Path(args[0]).name if args else "?"
 
 
 def tokenlake_run(home: Path, logs: Path) -> dict:
@@ -91,24 +109,32 @@ def tokenlake_run(home: Path, logs: Path) -> dict:
     with PeakRss(proc.pid) as rss:
         out, _ = proc.communicate()
     wall = time.perf_counter() - started
-    if proc.returncode not in (0, 1):  # 1: an ERROR check failed, the run itself completed
-        raise RuntimeError(f"tokenlake run exited {proc.returncode}:\n{out[-3000:]}")
+    steps, failed = step_times(home / "dagster")
+    if proc.returncode != 0 or failed:
+        raise RuntimeError(
+            f"tokenlake run exited {proc.returncode}, failed steps {failed}:\n{out[-3000:]}"
+        )
     return {
         "wall_s": round(wall, 2),
         "exit_code": proc.returncode,
+        "daily_marts": "left out" not in out,
         "peak_rss_mib": round(rss.peak / 2**20),
-        "steps_s": step_times(home / "dagster"),
+        "rss_at_peak_mib": {k: round(v / 2**20) for k, v in sorted(rss.at_peak.items())},
+        "steps_s": steps,
+        "steps_total_s": round(sum(steps.values()), 2),
     }
 
 
-def step_times(dagster_home: Path) -> dict[str, float]:
-    """Seconds per step of the newest run, from Dagster's event log (start to success/failure)."""
+def step_times(dagster_home: Path) -> tuple[dict[str, float], list[str]]:
+    """Seconds per step of the newest run, from Dagster's event log (start to success/failure),
+    and the steps that failed."""
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         run = instance.get_runs(limit=1)[0]
         started: dict[str, float] = {}
         took: dict[str, float] = {}
+        failed: list[str] = []
         for entry in instance.all_logs(run.run_id):
             event = entry.dagster_event
             if event is None or event.step_key is None:
@@ -116,10 +142,12 @@ def step_times(dagster_home: Path) -> dict[str, float]:
             if event.event_type_value == "STEP_START":
                 started[event.step_key] = entry.timestamp
             elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+                if event.event_type_value == "STEP_FAILURE":
+                    failed.append(event.step_key)
                 took[event.step_key] = round(
                     entry.timestamp - started.get(event.step_key, entry.timestamp), 2
                 )
-    return dict(sorted(took.items(), key=lambda kv: -kv[1]))
+    return dict(sorted(took.items(), key=lambda kv: -kv[1])), failed
 
 
 def write_next_hour(history: Path, target: Path) -> int:

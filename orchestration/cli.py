@@ -63,10 +63,18 @@ def ensure_dbt_manifest() -> Path:
     return manifest
 
 
+# Jobs run every hour: their once-a-day marts are left out once built that day (cadence.py).
+HOURLY_JOBS = ("full_pipeline", "hourly_incremental")
+
+
 def run_pipeline(
-    settings: Settings, job_name: str = "full_pipeline", run_config: dict | None = None
+    settings: Settings,
+    job_name: str = "full_pipeline",
+    run_config: dict | None = None,
+    daily: bool = False,
 ) -> bool:
-    """Materialise every asset once, in this process, recorded in the Dagster instance."""
+    """Materialise every asset once, in this process, recorded in the Dagster instance.
+    `daily`: build the once-a-day marts even if they were built today."""
     _prepare_environment(settings)
     from dagster import AssetCheckSeverity, DagsterInstance
 
@@ -92,10 +100,24 @@ def run_pipeline(
     with DagsterInstance.get() as instance:
         if settings.is_duckdb:  # only the DuckDB file's writers share a pool
             wait_for_warehouse(instance, settings.warehouse_wait_seconds)
+        selection = None
+        if job_name in HOURLY_JOBS:
+            from orchestration.defs.warehouse.cadence import hourly_run
+
+            selection, cadence_tags = hourly_run(instance, job.asset_layer.selected_asset_keys)
+            if daily:
+                selection = None
+            tags.update(cadence_tags)
+            print(
+                "tokenlake: once-a-day marts "
+                + ("left out (built today; --daily builds them)" if selection else "included"),
+                flush=True,
+            )
         run_id = str(uuid.uuid4())  # known before the run starts: the heartbeat tags it
         with Heartbeat(instance, run_id, settings.warehouse_wait_seconds):
             result = job.execute_in_process(
                 run_config=run_config,
+                asset_selection=selection,
                 instance=instance,
                 raise_on_error=False,
                 tags={**tags, **owner_tags()},
@@ -274,6 +296,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     run = sub.add_parser("run", help="run the whole pipeline once, headless", parents=[common])
     run.add_argument("--job", default="full_pipeline", help="job to run (default: full_pipeline)")
+    run.add_argument(
+        "--daily",
+        action="store_true",
+        help="also rebuild the once-a-day marts (rankings, FOCUS, chargeback) if built today",
+    )
     run.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     demo = sub.add_parser(
         "demo", help="generate demo data, run the pipeline, start the UI", parents=[common]
@@ -323,11 +350,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.command == "run":
         if args.in_process:  # the child of the supervisor below
-            return run_in_process(settings, args.job)
+            return run_in_process(settings, args.job, args.daily)
         check_configuration(settings)
         _prepare_environment(settings)
         child = [sys.executable, "-m", "orchestration.cli", "run", "--job", args.job]
         child += ["--in-process", *(["--debug"] if args.debug else [])]
+        child += ["--daily"] if args.daily else []
         return supervise(
             child, settings.stop_grace_seconds, lambda: recover_runs_of_dead_processes(settings)
         )
@@ -365,12 +393,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_in_process(settings: Settings, job_name: str) -> int:
+def run_in_process(settings: Settings, job_name: str, daily: bool = False) -> int:
     """The job in this process: 0 succeeded, 1 failed, 3 the warehouse stayed busy."""
     from orchestration.run_guard import WarehouseBusy
 
     try:
-        return 0 if run_pipeline(settings, job_name) else 1
+        return 0 if run_pipeline(settings, job_name, daily=daily) else 1
     except WarehouseBusy as exc:
         print(f"tokenlake: {exc}", file=sys.stderr, flush=True)
         return EXIT_WAREHOUSE_BUSY

@@ -1,4 +1,4 @@
-"""Configuration from the environment (README: Configuration; DESIGN.md §5).
+"""Configuration from the environment (README: Configuration; docs/design.md §5).
 
 Only this module reads TOKENLAKE_* variables; everything else receives values explicitly.
 Secrets are kept out of repr() so that they never reach a log line by accident.
@@ -101,10 +101,19 @@ class Settings:
     provider_stale_hours: float = 48.0
     quarantine_spike_share: float = 0.05
     stop_grace_seconds: float = 20.0
+    # DuckDB's memory limit for every connection the project opens on the warehouse (dbt,
+    # publishing, analytics; ingestion bounds its own loads lower): beyond it DuckDB spills to disk.
+    duckdb_memory_limit: str = "80%"
+    # Hours the published snapshot keeps files a newer publish replaced (readers of the old
+    # published DuckDB file still read them).
+    publish_retain_hours: float = 24.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        # The design's spelling of two names (docs/design.md §8) works too.
+        aliases = {k: env[a] for k, a in SPELLINGS.items() if not env.get(k) and env.get(a)}
+        env = {**env, **aliases} if aliases else env
         home = Path(env.get("TOKENLAKE_HOME") or ".tokenlake").expanduser().resolve()
         warehouse = (
             Path(env.get("TOKENLAKE_WAREHOUSE") or home / "warehouse.duckdb").expanduser().resolve()
@@ -192,6 +201,12 @@ class Settings:
             quarantine_spike_share=_float(
                 env, "TOKENLAKE_QUARANTINE_SPIKE_SHARE", cls.quarantine_spike_share
             ),
+            duckdb_memory_limit=_memory(
+                env, "TOKENLAKE_DUCKDB_MEMORY_LIMIT", cls.duckdb_memory_limit
+            ),
+            publish_retain_hours=_float(
+                env, "TOKENLAKE_PUBLISH_RETAIN_HOURS", cls.publish_retain_hours
+            ),
         )
 
     @property
@@ -213,6 +228,11 @@ class Settings:
         if self.is_duckdb:
             return str(self.warehouse)
         return f"{self.destination} {redact_url(self.warehouse_url or '(dlt configuration)')}"
+
+    @property
+    def duckdb_temp_dir(self) -> Path:
+        """Where in-memory DuckDB connections spill beyond the memory limit."""
+        return self.home / "duckdb_tmp"
 
     @property
     def dagster_home(self) -> Path:
@@ -245,11 +265,26 @@ class Settings:
             "DAGSTER_HOME": str(self.dagster_home),
             "TOKENLAKE_DBT_TARGET": self.dbt_target,
             "TOKENLAKE_CUSTOM_DIMENSIONS": self.custom_dimensions_spec,
+            "TOKENLAKE_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             **warehouse_url_parts(self.warehouse_url if self.destination == "postgres" else None),
         }
 
 
 LOG_FORMATS = (AUTO, CONTRACT, *BUILT_IN)
+# Other accepted spellings: name -> alias.
+SPELLINGS = {
+    "TOKENLAKE_LOGS_FORMAT": "TOKENLAKE_LOG_FORMAT",
+    "TOKENLAKE_LOGS_MAPPING": "TOKENLAKE_LOG_MAPPING",
+}
+
+
+def _memory(env: Mapping[str, str], name: str, default: str) -> str:
+    """A DuckDB memory size: a number and a unit (512MB, 2GB, 1.5GiB), or a percentage of RAM."""
+    value = (env.get(name) or default).strip()
+    if not re.fullmatch(r"\d+(\.\d+)?\s*(%|[KMGT]i?B)", value, flags=re.IGNORECASE):
+        raise ConfigError(f"{name}={value!r}: expected a size such as 512MB, 2GB or 80%")
+    return value
+
 
 # dlt destinations the warehouse can be (dbt profiles.yml has an output for each SQL engine).
 DESTINATIONS = ("duckdb", "postgres", "clickhouse", "snowflake", "bigquery", "filesystem")

@@ -56,6 +56,14 @@ def connect_when_unlocked(
             pause = min(pause * 2, 10)
 
 
+def connect(settings: Settings, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to the DuckDB warehouse, held to the configured memory limit (a setting of
+    the database in this process, so it also bounds connections opened on it by others here)."""
+    con = duckdb.connect(str(settings.warehouse), read_only=read_only)
+    con.execute(f"set memory_limit = '{settings.duckdb_memory_limit}'")
+    return con
+
+
 def table_exists(settings: Settings, schema: str, table: str) -> bool:
     rows = query(
         settings,

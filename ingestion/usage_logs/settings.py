@@ -1,4 +1,4 @@
-"""The usage-event contract (DESIGN.md §1) as data: field names, types, defaults, aliases."""
+"""The usage-event contract (docs/design.md §1) as data: field names, types, defaults, aliases."""
 
 RAW_DATASET = "raw"
 EVENTS_TABLE = "usage_events"

@@ -1,4 +1,4 @@
-"""The alert payload (DESIGN.md §7): one JSON object per POST, the same shape for every kind."""
+"""The alert payload (docs/design.md §7): one JSON object per POST, the same shape for every kind."""
 
 from __future__ import annotations
 

@@ -12,9 +12,10 @@ PUBLISHED_SCHEMAS = ("marts", "analytics")
 # Publishers read the warehouse attached read-only under this name.
 WAREHOUSE_ALIAS = "wh"
 
-# Attempt-, request-, hour- and day-grain marts grow with history: their Parquet exports are
-# split into one folder per month of this column, so BI tools read only the months they ask for.
-MONTH_COLUMNS = {
+# Marts that grow with history are published one file per day of this column (in one folder per
+# month in the Parquet exports): an hourly publish rewrites only the days that changed, and BI
+# tools read only the months they ask for.
+DATE_COLUMNS = {
     "fct_llm_attempts": "event_at",
     "fct_llm_requests": "first_seen_at",
     "llm_usage_events": "timestamp",
@@ -24,10 +25,15 @@ MONTH_COLUMNS = {
     "agg_usage_daily": "usage_date",
     "agg_usage_daily_by_tenant": "usage_date",
     "mart_rate_limits": "usage_date",
+    "mart_session_costs": "started_at",
+    "mart_custom_dimension_daily": "usage_date",
+    "mart_provider_usage_daily": "usage_date",
 }
+# Not split: focus_llm_costs is one file (`focus_llm_costs/data.parquet`), as FinOps tools read
+# a FOCUS export; it is a once-a-day mart, so it is rewritten once a day.
 
-# Drill-down tables (feature -> request -> attempt) are read one request at a time: published
-# copies get an index on this column, so a BI tool's lookup of one request reads the index.
+# Drill-down tables (feature -> request -> attempt) are read one request at a time: the
+# PostgreSQL copies get an index on this column, so a BI tool's lookup of one request reads it.
 LOOKUP_COLUMNS = {
     "fct_llm_attempts": "request_id",
     "fct_llm_requests": "request_id",
@@ -48,8 +54,8 @@ class PublishedTable:
         return f'"{self.catalog}"."{self.schema}"."{self.name}"'
 
     @property
-    def month_column(self) -> str | None:
-        column = MONTH_COLUMNS.get(self.name)
+    def date_column(self) -> str | None:
+        column = DATE_COLUMNS.get(self.name)
         return column if column in dict(self.columns) else None
 
     @property
@@ -63,10 +69,20 @@ class PublishedTable:
         return f"{self.name}__{self.lookup_column}_lookup"
 
 
-def attach_warehouse(warehouse: Path, con: duckdb.DuckDBPyConnection | None = None):
-    """A connection (in memory unless given) with the warehouse attached read-only as `wh`."""
+def attach_warehouse(
+    warehouse: Path,
+    con: duckdb.DuckDBPyConnection | None = None,
+    memory_limit: str | None = None,
+    temp_directory: Path | None = None,
+):
+    """A connection (in memory unless given) with the warehouse attached read-only as `wh`;
+    held to `memory_limit`, spilling to `temp_directory` beyond it."""
     con = con or duckdb.connect()
     con.execute("set TimeZone = 'UTC'")
+    if memory_limit:
+        con.execute(f"set memory_limit = '{_quote(memory_limit)}'")
+    if temp_directory:
+        con.execute(f"set temp_directory = '{_quote(str(temp_directory))}'")
     con.execute(f"attach '{_quote(str(warehouse))}' as {WAREHOUSE_ALIAS} (read_only)")
     return con
 

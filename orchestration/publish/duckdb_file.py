@@ -1,8 +1,13 @@
 """The read-only DuckDB file for BI tools with a DuckDB driver.
 
-It is a separate file from the warehouse, so a BI tool holding it open never blocks a pipeline
-run. Each publish writes a new file beside it and renames it into place: a reader sees the old
-file or the new one, never a half-written one (readers that hold the old file keep reading it).
+It holds one view per published table over the snapshot's Parquet files (snapshot.py) and the
+`_publish_info` table, so it is small and written in a moment however long the history: the data
+is written once, to the snapshot, and only where it changed. It is a separate file from the
+warehouse, so a BI tool holding it open never blocks a pipeline run. Each publish writes a new
+file beside it and renames it into place: a reader sees the old version or the new one, never a
+mix (every view of a version names that version's files, which are never rewritten; the files a
+newer version replaced are kept for the snapshot's retention, so a reader of the old file keeps
+reading them).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish.catalog import attach_warehouse, published_tables
+from orchestration.publish.snapshot import Snapshot
 
 
 def remove_dead_temp_files(target: Path) -> list[Path]:
@@ -29,31 +34,21 @@ def remove_dead_temp_files(target: Path) -> list[Path]:
     return found
 
 
-def publish_duckdb_file(warehouse: Path, target: Path, published_at: datetime) -> dict[str, int]:
-    """Write every published table into `target` (atomically replaced); rows per table."""
+def publish_duckdb_file(snapshot: Snapshot, target: Path, published_at: datetime) -> dict[str, int]:
+    """Write a view per table of the snapshot into `target` (atomically replaced); rows per table."""
     target.parent.mkdir(parents=True, exist_ok=True)
     remove_dead_temp_files(target)
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    counts: dict[str, int] = {}
+    counts = snapshot.row_counts()
     try:
         with duckdb.connect(str(temp)) as con:
-            attach_warehouse(warehouse, con)
-            for table in published_tables(con):
-                con.execute(f'create table main."{table.name}" as select * from {table.source}')
-                if table.lookup_column:
-                    con.execute(
-                        f'create index "{table.lookup_index}"'
-                        f' on main."{table.name}" ("{table.lookup_column}")'
-                    )
-                counts[table.name] = con.execute(
-                    f'select count(*) from main."{table.name}"'
-                ).fetchone()[0]
+            for name in counts:
+                con.execute(f'create view main."{name}" as {snapshot.select_sql(name)}')
             con.execute(
                 "create table main._publish_info as "
                 "select unnest(?) as table_name, unnest(?) as row_count, ?::timestamp as published_at",
                 [list(counts), list(counts.values()), published_at.replace(tzinfo=None)],
             )
-            con.execute("detach wh")
             con.execute("checkpoint")
         os.replace(temp, target)
     finally:

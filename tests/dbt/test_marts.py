@@ -375,6 +375,9 @@ def test_incremental_runs_equal_a_full_rebuild_and_reprice_history(demo, tmp_pat
     # Every request's summary, column by column (when it was priced aside).
     requests = "select * exclude (priced_at) from marts.fct_llm_requests order by request_id"
     pd.testing.assert_frame_equal(q(warehouse, requests), q(full, requests))
+    # Every session's summary too (the retry's session re-summarised with its earlier attempts).
+    sessions = "select * exclude (priced_at) from marts.mart_session_costs order by session_id"
+    pd.testing.assert_frame_equal(q(warehouse, sessions), q(full, sessions))
     rate_limits = """select usage_date, tier, tenant_id, sum(attempts) as a, sum(rate_limited) as r,
         sum(succeeded) as s from marts.mart_rate_limits group by all order by all"""
     pd.testing.assert_frame_equal(q(warehouse, rate_limits), q(full, rate_limits))

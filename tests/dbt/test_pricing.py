@@ -34,7 +34,7 @@ def built(tmp_path_factory) -> Warehouse:
 
 
 def independent_costs(events: pd.DataFrame, book: pd.DataFrame) -> pd.Series:
-    """DESIGN.md §2 written again with pandas, from the raw events and the price CSV."""
+    """docs/design.md §2 written again with pandas, from the raw events and the price CSV."""
     book = book.copy()
     book["service_tier"] = book["service_tier"].fillna("standard").replace("", "standard")
     book["effective_from"] = pd.to_datetime(book["effective_from"], utc=True)

@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from orchestration.settings import Settings, redact_url
+import pytest
+
+from orchestration.settings import ConfigError, Settings, redact_url
 
 
 def test_defaults_follow_tokenlake_home(tmp_path: Path):
@@ -80,3 +82,25 @@ def test_an_unknown_destination_or_a_bad_url_is_a_clear_error(tmp_path: Path):
     )  # fmt: skip
     with pytest.raises(ValueError, match="postgresql://"):
         bad.export_for_tools()
+
+
+def test_the_duckdb_memory_limit_and_publish_retention(tmp_path: Path):
+    base = {"TOKENLAKE_HOME": str(tmp_path)}
+    s = Settings.from_env(base)
+    assert (s.duckdb_memory_limit, s.publish_retain_hours) == ("80%", 24.0)
+    assert s.export_for_tools()["TOKENLAKE_DUCKDB_MEMORY_LIMIT"] == "80%"  # dbt's profile reads it
+    s = Settings.from_env(
+        {**base, "TOKENLAKE_DUCKDB_MEMORY_LIMIT": "1.5GiB", "TOKENLAKE_PUBLISH_RETAIN_HOURS": "2"}
+    )
+    assert (s.duckdb_memory_limit, s.publish_retain_hours) == ("1.5GiB", 2.0)
+    with pytest.raises(ConfigError, match="TOKENLAKE_DUCKDB_MEMORY_LIMIT"):
+        Settings.from_env({**base, "TOKENLAKE_DUCKDB_MEMORY_LIMIT": "lots"})
+
+
+def test_the_log_format_names_are_read_in_both_spellings(tmp_path: Path):
+    mapping = tmp_path / "mine.yaml"
+    for names in (("TOKENLAKE_LOGS_FORMAT", "TOKENLAKE_LOGS_MAPPING"),
+                  ("TOKENLAKE_LOG_FORMAT", "TOKENLAKE_LOG_MAPPING")):  # fmt: skip
+        env = {"TOKENLAKE_HOME": str(tmp_path), names[0]: "helicone", names[1]: str(mapping)}
+        s = Settings.from_env(env)
+        assert (s.logs_format, s.logs_mapping) == ("helicone", mapping)

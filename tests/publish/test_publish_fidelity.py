@@ -19,6 +19,7 @@ from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import publish_postgres
 from orchestration.publish.scram import scram_sha256_verifier
+from orchestration.publish.snapshot import Manifest, refresh_snapshot
 from tests.support.postgres_server import PostgresServer
 
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)
@@ -60,7 +61,8 @@ def test_every_value_reaches_every_engine_byte_for_byte(warehouse, tmp_path, pg)
         )
     assert len(expected) == len(AWKWARD) + 1
 
-    publish_postgres(warehouse, pg.url(), NOW)
+    snapshot = refresh_snapshot(warehouse, tmp_path / "store")
+    publish_postgres(snapshot, pg.url(), NOW)
     conn = psycopg2.connect(pg.url())
     with conn.cursor() as cur:
         cur.execute("select request_id, n from tokenlake.fct_llm_attempts")
@@ -70,14 +72,14 @@ def test_every_value_reaches_every_engine_byte_for_byte(warehouse, tmp_path, pg)
     conn.close()
 
     target = tmp_path / "published" / "tokenlake.duckdb"
-    publish_duckdb_file(warehouse, target, NOW)
+    publish_duckdb_file(snapshot, target, NOW)
     with duckdb.connect(str(target), read_only=True) as con:
         assert (
             _values(con.execute("select request_id, n from fct_llm_attempts").fetchall())
             == expected
         )
 
-    export_parquet(warehouse, str(tmp_path / "exports"))
+    export_parquet(snapshot, str(tmp_path / "exports"))
     with duckdb.connect() as con:
         back = con.execute(
             f"select request_id, n from read_parquet('{tmp_path}/exports/fct_llm_attempts/**/*.parquet')"
@@ -85,7 +87,7 @@ def test_every_value_reaches_every_engine_byte_for_byte(warehouse, tmp_path, pg)
     assert _values(back) == expected
 
 
-def test_the_bi_password_is_sent_as_a_scram_verifier_never_as_text(warehouse, pg):
+def test_the_bi_password_is_sent_as_a_scram_verifier_never_as_text(warehouse, tmp_path, pg):
     password = "bi-Secret-" + str(time.time_ns())
     admin = psycopg2.connect(pg.url())
     admin.autocommit = True
@@ -94,7 +96,7 @@ def test_the_bi_password_is_sent_as_a_scram_verifier_never_as_text(warehouse, pg
         cur.execute("select pg_reload_conf()")
     admin.close()
     time.sleep(0.5)
-    publish_postgres(warehouse, pg.url(), NOW, bi_password=password)
+    publish_postgres(refresh_snapshot(warehouse, tmp_path / "store"), pg.url(), NOW, password)
     bi = psycopg2.connect(pg.url("tokenlake_bi", password))  # the BI tool logs in with it
     with bi.cursor() as cur:
         cur.execute("select count(*) from tokenlake.fct_llm_attempts")
@@ -124,34 +126,97 @@ def test_the_scram_verifier_is_rfc_5803():
 def test_a_publish_killed_mid_way_leaves_nothing_readers_see(warehouse, tmp_path, monkeypatch):
     exports = tmp_path / "exports"
     published = tmp_path / "published" / "tokenlake.duckdb"
-    export_parquet(warehouse, str(exports))
-    publish_duckdb_file(warehouse, published, NOW)
+    store = tmp_path / "published" / "tokenlake_files"
+    snapshot = refresh_snapshot(warehouse, store)
+    export_parquet(snapshot, str(exports))
+    publish_duckdb_file(snapshot, published, NOW)
     # What a SIGKILL mid-publish left, by this version and by earlier ones.
     dead_stage = tmp_path / ".exports.staging-dead" / "fct_llm_attempts"
     old_style = exports / ".staging-dead" / "fct_llm_attempts"
-    for folder in (dead_stage, old_style):
+    for folder in (dead_stage, old_style, store / ".staging" / "dead"):
         folder.mkdir(parents=True)
         (folder / "data.parquet").write_bytes(b"PAR1 truncated")
+    (exports / "fct_llm_attempts" / ".data.parquet.dead.tmp").write_bytes(b"PAR1 half")
+    (store / "data" / "fct_llm_attempts" / "all-v9.parquet").write_bytes(b"PAR1 unlisted")
     for name in (".tokenlake.duckdb.dead.tmp", ".tokenlake.duckdb.dead.tmp.wal"):
         (published.parent / name).write_bytes(b"half")
 
-    staged_in: list[str] = []
-    real_copy = parquet._copy
+    replaced: list[str] = []
+    real_replace = parquet.os.replace
 
-    def copy_and_look(con, table, folder):
-        staged_in.append(folder)
+    def replace_and_look(src, dst):
         # A BI reader globbing the exports during the publish reads only whole files.
-        rows = real_copy(con, table, folder)
+        replaced.append(str(dst))
         with duckdb.connect() as reader:
             reader.execute(
                 f"select count(*) from read_parquet('{exports}/**/*.parquet', union_by_name = true)"
             )
-        return rows
+        return real_replace(src, dst)
 
-    monkeypatch.setattr(parquet, "_copy", copy_and_look)
-    export_parquet(warehouse, str(exports))
-    publish_duckdb_file(warehouse, published, NOW)
-    assert staged_in and not any(f.startswith(str(exports) + "/") for f in staged_in)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.fct_llm_attempts set n = n + 1")
+    snapshot = refresh_snapshot(warehouse, store)
+    monkeypatch.setattr(parquet.os, "replace", replace_and_look)
+    export_parquet(snapshot, str(exports))
+    monkeypatch.undo()
+    publish_duckdb_file(snapshot, published, NOW)
+    assert any(r.endswith("fct_llm_attempts/data.parquet") for r in replaced)
     assert not (tmp_path / ".exports.staging-dead").exists() and not old_style.parent.exists()
-    assert sorted(p.name for p in published.parent.iterdir()) == ["tokenlake.duckdb"]
+    assert not list(exports.rglob("*.tmp")) and not (store / ".staging").exists()
+    assert sorted(p.name for p in published.parent.iterdir()) == [
+        "tokenlake.duckdb",
+        "tokenlake_files",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".exports")) == []
+    # Only the manifest's files, and the replaced one kept for readers of the previous version.
+    manifest = Manifest.load(store)
+    stored = {str(p.relative_to(store)) for p in (store / "data").rglob("*.parquet")}
+    assert stored == manifest.files() | set(manifest.retired)
+    assert len(manifest.retired) == 1
+
+
+def test_postgres_reloads_only_the_days_that_changed_in_place(tmp_path, pg):
+    path = tmp_path / "dated.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""
+            create table marts.agg_usage_daily as
+            select date '2026-11-01' + cast(i % 10 as integer) as usage_date, i as n,
+                   cast(i * 0.5 as decimal(18, 6)) as total_cost
+            from range(100) t(i)
+        """)
+    store, url = tmp_path / "store", pg.url()
+    publish_postgres(refresh_snapshot(path, store), url, NOW)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+
+    def state() -> dict:
+        with conn.cursor() as cur:
+            cur.execute(
+                "select usage_date, n, total_cost, xmin::text from tokenlake.agg_usage_daily"
+            )
+            return {(d.isoformat(), n): (cost, xmin) for d, n, cost, xmin in cur.fetchall()}
+
+    before = state()
+    with conn.cursor() as cur:
+        cur.execute("select oid from pg_namespace where nspname = 'tokenlake'")
+        schema_oid = cur.fetchone()
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "update marts.agg_usage_daily set total_cost = -1 where usage_date = '2026-11-03'"
+        )
+        con.execute("delete from marts.agg_usage_daily where usage_date = '2026-11-10'")
+    publish_postgres(refresh_snapshot(path, store), url, NOW)
+    after = state()
+    with conn.cursor() as cur:
+        cur.execute("select oid from pg_namespace where nspname = 'tokenlake'")
+        assert cur.fetchone() == schema_oid  # the same schema: changed in place, not swapped
+        cur.execute("select row_count from tokenlake._publish_info")
+        assert cur.fetchall() == [(90,)]
+    conn.close()
+    assert {k for k in before if k[0] == "2026-11-10"} == set(before) - set(after)
+    for key, (cost, xmin) in after.items():
+        if key[0] == "2026-11-03":
+            assert cost == -1 and xmin != before[key][1]
+        else:
+            assert (cost, xmin) == before[key]  # untouched rows were not rewritten

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import fsspec
 import pytest
 
 from orchestration.publish.catalog import attach_warehouse, published_tables
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import postgres_type
+from orchestration.publish.snapshot import Manifest, refresh_snapshot
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -46,8 +46,8 @@ def test_published_tables_are_the_marts_and_analytics_not_raw(warehouse):
     with attach_warehouse(warehouse) as con:
         tables = {t.name: t for t in published_tables(con)}
     assert set(tables) == {"agg_usage_daily", "llm_usage_events", "spend_forecast"}
-    assert tables["agg_usage_daily"].month_column == "usage_date"
-    assert tables["spend_forecast"].month_column is None
+    assert tables["agg_usage_daily"].date_column == "usage_date"
+    assert tables["spend_forecast"].date_column is None
 
 
 def test_duplicate_names_across_schemas_are_refused(warehouse):
@@ -57,13 +57,18 @@ def test_duplicate_names_across_schemas_are_refused(warehouse):
         published_tables(con)
 
 
-def test_parquet_to_a_folder_by_month_and_replaced_whole(warehouse, tmp_path):
+def test_parquet_to_a_folder_by_month_a_file_per_day(warehouse, tmp_path):
     out = tmp_path / "exports"
     (out / "a_mart_that_was_dropped").mkdir(parents=True)
-    counts = export_parquet(warehouse, str(out))
+    (out / "agg_usage_daily" / "month=2026-09").mkdir(parents=True)
+    (out / "agg_usage_daily" / "month=2026-09" / "part_0.parquet").write_bytes(b"old layout")
+    counts = export_parquet(refresh_snapshot(warehouse, tmp_path / "store"), str(out))
     assert counts == {"agg_usage_daily": 75, "llm_usage_events": 75, "spend_forecast": 1}
     months = sorted(p.name for p in (out / "agg_usage_daily").iterdir())
     assert months == ["month=2026-09", "month=2026-10", "month=2026-11"]
+    assert sorted(p.name for p in (out / "agg_usage_daily" / "month=2026-11").iterdir()) == [
+        f"2026-11-{d:02d}.parquet" for d in range(1, 15)
+    ]
     assert sorted(p.name for p in out.iterdir()) == sorted(counts)  # stale folder gone, no staging
     with attach_warehouse(warehouse) as con:
         back = rows(
@@ -72,35 +77,107 @@ def test_parquet_to_a_folder_by_month_and_replaced_whole(warehouse, tmp_path):
             f"'{out}/agg_usage_daily/**/*.parquet', hive_partitioning = true)",
         )
         assert back == rows(con, "select * from wh.marts.agg_usage_daily")
-    export_parquet(warehouse, str(out))  # again: replaced, not appended
-    assert len(list((out / "agg_usage_daily").rglob("*.parquet"))) == 3
+    export_parquet(refresh_snapshot(warehouse, tmp_path / "store"), str(out))  # again: the same
+    assert len(list((out / "agg_usage_daily").rglob("*.parquet"))) == 75
 
 
-def test_parquet_to_an_fsspec_url(warehouse):
-    export_parquet(warehouse, "memory://tokenlake-test/exports")
-    fs = fsspec.filesystem("memory")
-    with attach_warehouse(warehouse) as con:
-        con.register_filesystem(fs)
-        back = rows(
-            con,
-            "select * from read_parquet("
-            "'memory://tokenlake-test/exports/spend_forecast/*.parquet')",
+def test_a_publish_rewrites_only_the_days_that_changed(warehouse, tmp_path):
+    store, out = tmp_path / "store", tmp_path / "exports"
+    first = refresh_snapshot(warehouse, store)
+    assert first.rows_written == 75 + 75 + 1
+    export_parquet(first, str(out))
+    day = out / "agg_usage_daily" / "month=2026-10" / "2026-10-05.parquet"
+    untouched = out / "agg_usage_daily" / "month=2026-10" / "2026-10-06.parquet"
+    before = (day.stat().st_ino, untouched.stat().st_ino)
+
+    assert refresh_snapshot(warehouse, store).written == {}  # nothing written since
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.agg_usage_daily set total_cost = 0 where usage_date = '2026-10-05'"
         )
-        assert back == [(1.5,)]
-        daily = con.execute(
-            "select count(*) from read_parquet('memory://tokenlake-test/exports/"
-            "agg_usage_daily/**/*.parquet', hive_partitioning = true)"
-        ).fetchone()
-        assert daily == (75,)
+        con.execute("delete from marts.agg_usage_daily where usage_date = '2026-11-14'")
+    second = refresh_snapshot(warehouse, store, retain_seconds=3600)
+    # The changed day, in both the table and the view over it; the emptied day is gone.
+    assert second.written == {"agg_usage_daily": ["2026-10-05"], "llm_usage_events": ["2026-10-05"]}
+    assert "2026-11-14" not in second.manifest.tables["agg_usage_daily"].parts
+    export_parquet(second, str(out))
+    assert day.stat().st_ino != before[0] and untouched.stat().st_ino == before[1]
+    assert not (out / "agg_usage_daily" / "month=2026-11" / "2026-11-14.parquet").exists()
+    with attach_warehouse(warehouse) as con:
+        assert rows(
+            con,
+            f"select * from read_parquet('{out}/agg_usage_daily/**/*.parquet', hive_partitioning = false)",
+        ) == (rows(con, "select * from wh.marts.agg_usage_daily"))
+    # The replaced files stay for readers of the previous version until the retention ends.
+    retired = set(Manifest.load(store).retired)
+    assert len(retired) == 4 and all((store / f).exists() for f in retired)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "update marts.agg_usage_daily set total_cost = 1 where usage_date = '2026-09-01'"
+        )
+    third = refresh_snapshot(warehouse, store, retain_seconds=0)
+    assert not any((store / f).exists() for f in retired) and not third.manifest.retired
+
+
+def test_a_priced_at_column_marks_the_days_a_run_wrote(tmp_path):
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""
+            create table marts.fct_llm_attempts as
+            select 'r' || i as request_id, timestamp '2026-11-01' + to_hours(i * 5) as event_at,
+                   i as cost, timestamp '2026-11-20 10:00' as priced_at
+            from range(200) t(i)
+        """)
+    store = tmp_path / "store"
+    first = refresh_snapshot(path, store)
+    assert len(first.written["fct_llm_attempts"]) == 42
+    with duckdb.connect(str(path)) as con:  # a run re-prices one attempt and adds a new one
+        con.execute(
+            "update marts.fct_llm_attempts set cost = -1, priced_at = timestamp '2026-11-20 11:00' "
+            "where request_id = 'r7'"
+        )
+        con.execute(
+            "insert into marts.fct_llm_attempts values "
+            "('new', timestamp '2026-11-30 23:00', 1, timestamp '2026-11-20 11:00')"
+        )
+    second = refresh_snapshot(path, store)
+    assert second.written == {"fct_llm_attempts": ["2026-11-02", "2026-11-30"]}
+    assert second.manifest.tables["fct_llm_attempts"].watermark == "2026-11-20 11:00:00"
+
+
+def test_a_request_stamp_marks_the_days_of_its_earlier_attempts(tmp_path):
+    """mart_request_attempts shows each attempt's share of its request's cost: a retry priced a
+    day later changes the share of the first attempt, whose own stamp did not change."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""
+            create table marts.mart_request_attempts as
+            select 'r' || i as request_id, 1 as attempt,
+                   timestamp '2026-11-01 23:00' + to_days(i) as event_at, 1.0 as request_cost_share,
+                   timestamp '2026-11-20 10:00' as priced_at,
+                   timestamp '2026-11-20 10:00' as request_priced_at
+            from range(5) t(i)
+        """)
+    store = tmp_path / "store"
+    refresh_snapshot(path, store)
+    with duckdb.connect(str(path)) as con:
+        con.execute(
+            "update marts.mart_request_attempts set request_cost_share = 0.5, "
+            "request_priced_at = timestamp '2026-11-20 11:00' where request_id = 'r1'"
+        )
+    assert refresh_snapshot(path, store).written == {"mart_request_attempts": ["2026-11-02"]}
 
 
 def test_duckdb_file_is_swapped_in_whole(warehouse, tmp_path):
     target = tmp_path / "published" / "tokenlake.duckdb"
-    publish_duckdb_file(warehouse, target, NOW)
+    store = tmp_path / "published" / "tokenlake_files"
+    publish_duckdb_file(refresh_snapshot(warehouse, store), target, NOW)
     reader = duckdb.connect(str(target), read_only=True)  # a BI tool holding the old file
     with duckdb.connect(str(warehouse)) as con:
         con.execute("delete from marts.agg_usage_daily where usage_date >= date '2026-10-01'")
-    counts = publish_duckdb_file(warehouse, target, NOW)
+    counts = publish_duckdb_file(refresh_snapshot(warehouse, store), target, NOW)
     assert counts["agg_usage_daily"] == 30
     assert reader.execute("select count(*) from agg_usage_daily").fetchone() == (75,)
     reader.close()
@@ -110,7 +187,15 @@ def test_duckdb_file_is_swapped_in_whole(warehouse, tmp_path):
         assert info == [("agg_usage_daily", 30), ("llm_usage_events", 30), ("spend_forecast", 1)]
         schemas = {r[0] for r in con.execute("select schema_name from duckdb_schemas()").fetchall()}
         assert "raw" not in schemas
-    assert [p.name for p in target.parent.iterdir()] == ["tokenlake.duckdb"]
+        # Same types as the warehouse (Parquet has no HUGEINT, say: the views cast back).
+        types = con.execute(
+            "select data_type from information_schema.columns where table_name = 'agg_usage_daily'"
+        ).fetchall()
+        assert [t for (t,) in types] == ["DATE", "VARCHAR", "DECIMAL(18,6)", "VARCHAR[]"]
+    assert sorted(p.name for p in target.parent.iterdir()) == [
+        "tokenlake.duckdb",
+        "tokenlake_files",
+    ]
 
 
 @pytest.mark.parametrize(

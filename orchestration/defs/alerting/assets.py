@@ -95,7 +95,7 @@ def _plot(spend: pd.DataFrame, projection, as_of: datetime) -> str:
 def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     if skipped := _skip_off_duckdb(context, "the forecast"):
         return skipped
-    with duckdb.connect(str(Settings.from_env().warehouse)) as con:
+    with warehouse.connect(Settings.from_env()) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
         if as_of is None:
@@ -156,7 +156,7 @@ def budget_status(
 ) -> dg.MaterializeResult:
     if skipped := _skip_off_duckdb(context, "the budget check"):
         return skipped
-    with duckdb.connect(str(Settings.from_env().warehouse)) as con:
+    with warehouse.connect(Settings.from_env()) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
         if as_of is None:
@@ -203,7 +203,7 @@ def spend_anomalies(
         min_excess_by_dimension=settings.anomaly_min_usd_by_dimension,
         scopes=settings.anomaly_dimensions,
     )
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
         rows, found = anomaly_alerts(con, thresholds, _link(ANOMALIES_KEY))
         if rows:

@@ -8,9 +8,9 @@ can show it) and puts `stale_source` and `unpriced_model` alerts in the outbox. 
 from datetime import UTC, datetime
 
 import dagster as dg
-import duckdb
 import pandas as pd
 
+from orchestration import warehouse
 from orchestration.alerts.data_health import (
     source_freshness,
     stale_source_alert,
@@ -50,7 +50,7 @@ def source_freshness_asset(
         return skipped
     settings = Settings.from_env()
     now = datetime.now(UTC)
-    with duckdb.connect(str(settings.warehouse)) as con:
+    with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
         found = source_freshness(
             con, configured_providers(settings), settings.logs_stale_hours,
@@ -91,7 +91,7 @@ def sources_are_fresh() -> dg.AssetCheckResult:
     settings = Settings.from_env()
     if not settings.is_duckdb:
         return dg.AssetCheckResult(passed=True, metadata={"status": "skipped off DuckDB"})
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with warehouse.connect(settings, read_only=True) as con:
         stale = [r[0] for r in con.execute(
             "select source from analytics.source_freshness where is_stale order by 1").fetchall()]  # fmt: skip
     return dg.AssetCheckResult(

@@ -27,16 +27,21 @@ forecast_and_scan_job = dg.define_asset_job(
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Hourly: new logs and the providers' recent days in, incremental models updated, "
-    "anomaly scan, publish.",
+    "anomaly scan, publish; the once-a-day marts in the first run of each UTC day.",
 )
 def hourly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     from ingestion.provider_usage import sync_window
+    from orchestration.defs.warehouse.cadence import hourly_run
 
     moment = context.scheduled_execution_time or datetime.now(UTC)
     settings = Settings.from_env()
     # The look-back window up to today: the providers restate recent days.
     window = sync_window(moment, moment, lookback_days=settings.provider_lookback_days)
-    return dg.RunRequest(run_key=None, tags=partition_range_tags(window))
+    job = context.repository_def.get_job("hourly_incremental")
+    selection, tags = hourly_run(context.instance, job.asset_layer.selected_asset_keys, moment)
+    return dg.RunRequest(
+        run_key=None, asset_selection=selection, tags={**partition_range_tags(window), **tags}
+    )
 
 
 daily_scan = dg.ScheduleDefinition(

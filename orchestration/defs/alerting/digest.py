@@ -9,8 +9,8 @@ import base64
 import json
 
 import dagster as dg
-import duckdb
 
+from orchestration import warehouse
 from orchestration.alerts.digest import PERIOD_DAYS, build_digest, chart, digest_alert
 from orchestration.defs.alerting.assets import _link, _skip_off_duckdb
 from orchestration.defs.alerting.resources import AlertsResource
@@ -49,7 +49,7 @@ def spend_digest(
         for r in outbox.rows()
         if r["kind"] == "anomaly"
     ]
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+    with warehouse.connect(settings, read_only=True) as con:
         con.execute("set TimeZone = 'UTC'")
         budgets = con.execute("select * from seeds.budgets").df()
         digest = build_digest(con, config.period, incidents, budgets)

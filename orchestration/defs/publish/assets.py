@@ -18,6 +18,7 @@ from orchestration.defs.warehouse.assets import dbt_daily_marts, dbt_models
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import BI_ROLE, SCHEMA, publish_postgres
+from orchestration.publish.snapshot import Snapshot, refresh_snapshot, store_folder
 from orchestration.settings import Settings, redact_url
 
 DUCKDB_FILE_KEY = dg.AssetKey(["publish", "duckdb_file"])
@@ -56,7 +57,31 @@ def _require_passing_checks(context: dg.AssetExecutionContext) -> None:
         )
 
 
-def _metadata(counts: dict[str, int], target: str) -> dict[str, dg.MetadataValue]:
+def _snapshot(context: dg.AssetExecutionContext, publish: "PublishTargets") -> Snapshot:
+    """The published snapshot brought up to date with the warehouse: only the days that changed
+    are written, once per run (the next publisher of the run finds it current)."""
+    settings = Settings.from_env()
+    snapshot = refresh_snapshot(
+        settings.warehouse,
+        store_folder(publish.duckdb_path()),
+        retain_seconds=settings.publish_retain_hours * 3600,
+        memory_limit=settings.duckdb_memory_limit,
+        temp_directory=settings.duckdb_temp_dir,
+    )
+    if snapshot.written:
+        context.log.info(
+            "snapshot v%s: %s rows written in %s parts of %s tables",
+            snapshot.manifest.version,
+            f"{snapshot.rows_written:,}",
+            sum(len(parts) for parts in snapshot.written.values()),
+            len(snapshot.written),
+        )
+    return snapshot
+
+
+def _metadata(
+    counts: dict[str, int], target: str, snapshot: Snapshot
+) -> dict[str, dg.MetadataValue]:
     table = "| table | rows |\n|---|---:|\n" + "\n".join(
         f"| {name} | {rows:,} |" for name, rows in sorted(counts.items())
     )
@@ -66,6 +91,7 @@ def _metadata(counts: dict[str, int], target: str) -> dict[str, dg.MetadataValue
         "rows": dg.MetadataValue.int(sum(counts.values())),
         "row_counts": dg.MetadataValue.md(table),
         "dagster/row_count": dg.MetadataValue.int(sum(counts.values())),
+        "snapshot_version": dg.MetadataValue.int(snapshot.manifest.version),
     }
 
 
@@ -94,8 +120,9 @@ def published_duckdb_file(
         return skipped
     _require_passing_checks(context)
     target = publish.duckdb_path()
-    counts = publish_duckdb_file(Settings.from_env().warehouse, target, datetime.now(UTC))
-    return dg.MaterializeResult(metadata=_metadata(counts, str(target)))
+    snapshot = _snapshot(context, publish)
+    counts = publish_duckdb_file(snapshot, target, datetime.now(UTC))
+    return dg.MaterializeResult(metadata=_metadata(counts, str(target), snapshot))
 
 
 @dg.asset(
@@ -111,8 +138,9 @@ def parquet_exports(
         return skipped
     _require_passing_checks(context)
     url = publish.exports()
-    counts = export_parquet(Settings.from_env().warehouse, url)
-    return dg.MaterializeResult(metadata=_metadata(counts, redact_url(url)))
+    snapshot = _snapshot(context, publish)
+    counts = export_parquet(snapshot, url)
+    return dg.MaterializeResult(metadata=_metadata(counts, redact_url(url), snapshot))
 
 
 @dg.asset(
@@ -135,10 +163,9 @@ def published_postgres(
             metadata={"status": "skipped", "reason": "TOKENLAKE_PUBLISH_POSTGRES_URL is not set"}
         )
     _require_passing_checks(context)
-    counts = publish_postgres(
-        Settings.from_env().warehouse, url, datetime.now(UTC), publish.bi_role_password()
-    )
-    metadata = _metadata(counts, redact_url(url))
+    snapshot = _snapshot(context, publish)
+    counts = publish_postgres(snapshot, url, datetime.now(UTC), publish.bi_role_password())
+    metadata = _metadata(counts, redact_url(url), snapshot)
     return dg.MaterializeResult(metadata={**metadata, "status": dg.MetadataValue.text("published")})
 
 

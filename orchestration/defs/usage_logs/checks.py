@@ -1,7 +1,6 @@
 """Data checks on the raw usage-log tables, shown next to the asset in the Dagster UI."""
 
 import dagster as dg
-import duckdb
 
 from orchestration import warehouse
 from orchestration.alerts.data_health import (
@@ -89,7 +88,7 @@ def quarantine_share_of_last_load(
     if spike:
         reasons = []  # the top reasons are read on DuckDB; other engines get the alert without
         if settings.is_duckdb:
-            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            with warehouse.connect(settings, read_only=True) as con:
                 reasons = [r for i in load_ids.split(",") if i for r in quarantine_reasons(con, i)]
         link = f"{DAGSTER_UI_URL}/assets/raw/usage_events_quarantine"
         alerts.outbox().add(quarantine_spike_alert(load, threshold, reasons, link))

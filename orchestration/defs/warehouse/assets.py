@@ -44,9 +44,21 @@ def _build_args(context: dg.AssetExecutionContext) -> list[str]:
     return [*DBT_BUILD_ARGS, "--full-refresh"] if _full_refresh(context) else list(DBT_BUILD_ARGS)
 
 
-def _test_scope() -> dict[str, str]:
-    """Which rows the run's dbt tests check (dbt_project/macros/test_scope.sql)."""
-    return Settings.from_env().dbt_test_environment()
+# A run with this tag ("all" or "changed") sets its dbt tests' scope, over the setting: the first
+# run of the day tests every row (cadence.py).
+TEST_SCOPE_TAG = "tokenlake/dbt_test_scope"
+
+
+def _test_scope(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """Which rows the run's dbt tests check (dbt_project/macros/test_scope.sql), and which tests
+    run: with `buildable` indirect selection, a test runs when each model it reads is built in the
+    run or upstream of one that is; a run that leaves the once-a-day marts out (cadence.py) skips
+    the tests that compare them with the hour's rows, which they would fail until rebuilt."""
+    scope = Settings.from_env().dbt_test_environment()
+    tagged = context.run.tags.get(TEST_SCOPE_TAG)
+    if tagged in ("all", "changed"):
+        scope = {name: tagged for name in scope}
+    return {**scope, "DBT_INDIRECT_SELECTION": "buildable"}
 
 
 def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
@@ -74,7 +86,7 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
     target, parse_cache = _run_target(context)
     args = _build_args(context)
-    with reused_parse(target, parse_cache), environment(_test_scope()):
+    with reused_parse(target, parse_cache), environment(_test_scope(context)):
         yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))
 
 
@@ -97,5 +109,5 @@ def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> I
         PARTITION_END_VARIABLE: end.date().isoformat(),
     }
     args = _build_args(context)
-    with reused_parse(target, parse_cache), environment({**days, **_test_scope()}):
+    with reused_parse(target, parse_cache), environment({**days, **_test_scope(context)}):
         yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))

@@ -1,4 +1,4 @@
--- Every attempt priced with the price version in force at its timestamp (DESIGN.md §2), and
+-- Every attempt priced with the price version in force at its timestamp (docs/design.md §2), and
 -- the negotiated contract discount in force then (a model-specific contract beats the
 -- provider-wide one). Cost is derived here on every run from the price book: nothing is
 -- frozen at ingestion.

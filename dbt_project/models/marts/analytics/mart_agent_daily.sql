@@ -1,5 +1,7 @@
 -- Grain: agent x day, every day of the agent's first-to-last day present (0 when idle): the
 -- series behind a sparkline next to mart_agent_ranking.
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with daily as (
     select
         coalesce(agent, '(none)') as agent,

@@ -1,4 +1,6 @@
 -- Grain: provider x model over the ranking window: cost, calls, latency, errors, unit costs.
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with attempts as (
     select * from {{ ref('fct_llm_attempts') }}
 ),

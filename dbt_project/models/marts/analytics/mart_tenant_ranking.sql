@@ -1,4 +1,6 @@
 -- Grain: one tenant, with its current tier (from its price plan; `unknown` without one).
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with ranked as (
     {{ ranking('tenant_id') }}
 ),

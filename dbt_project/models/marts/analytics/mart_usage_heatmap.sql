@@ -1,6 +1,8 @@
 -- Grain: day of week (1 = Monday) x hour of day in the time zone var('heatmap_timezone')
 -- (IANA name, default UTC). All 168 cells are present; a cell without usage holds zeros.
 -- Read from the per-hour totals (one row per hour), not the hourly rollup's 9 M rows at 10 M.
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with hourly as (
     select
         {{ utc_to_local('usage_hour', var('heatmap_timezone')) }} as local_hour,

@@ -1,4 +1,4 @@
--- The published compatibility view (DESIGN.md §6): the attempt-grain fact under the names
+-- The published compatibility view (docs/design.md §6): the attempt-grain fact under the names
 -- dashboards written against an `llm_usage_events` table expect, plus every contract column.
 -- computed_cost is tokenlake's cost (from the price book), not the gateway's.
 {{ config(materialized='view') }}
@@ -34,5 +34,6 @@ select
     is_batch as batch,
     service_tier,
     session_id,
-    gateway_computed_cost
+    gateway_computed_cost,
+    priced_at
 from {{ ref('fct_llm_attempts') }}

@@ -20,7 +20,11 @@ select
     attempts.total_cost,
     attempts.price_version_id,
     cast({{ safe_divide('attempts.total_cost', 'requests.priced_cost') }} as {{ float_type() }}) as request_cost_share,
-    attempts.priced_at
+    attempts.priced_at,
+    -- A retry priced later changes the request's cost, and with it this attempt's share: the
+    -- publish rewrites a day when either stamp is new (kept apart: a filter on the attempt's own
+    -- stamp is applied as the attempts are scanned).
+    requests.priced_at as request_priced_at
 from {{ ref('fct_llm_attempts') }} as attempts
 inner join {{ ref('fct_llm_requests') }} as requests
     on attempts.request_id = requests.request_id

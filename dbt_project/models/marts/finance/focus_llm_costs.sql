@@ -5,6 +5,8 @@
 -- to the organisation; unpriced calls have no cost to state and are flagged in
 -- mart_unpriced_models). Quantities are tokens; ListCost is at the price book's list price,
 -- ContractedCost, EffectiveCost and BilledCost after the provider contract's discount.
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with attempts as (
     select * from {{ ref('fct_llm_attempts') }}
     where is_priced and key_source = 'system'

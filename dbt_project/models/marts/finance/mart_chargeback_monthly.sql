@@ -2,6 +2,8 @@
 -- contract discounts: net_cost), what its price plan bills for it (markup on that cost plus a
 -- per-request fee, with the plan in force each day), and the margin. BYOK calls are paid by the
 -- tenant to the provider: they carry the per-request fee but no provider cost.
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with daily as (
     select * from {{ ref('agg_usage_daily_by_tenant') }}
 ),

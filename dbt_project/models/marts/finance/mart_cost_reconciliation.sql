@@ -3,6 +3,8 @@
 -- reported. A positive difference is spend the logs do not explain (untracked calls, models the
 -- price book lacks, prices that are wrong); `is_within_tolerance` compares it with
 -- var('reconciliation_tolerance_pct') (a warning test lists the days above it).
+-- Whole history (or a window of it) rebuilt: once a day, not hourly (tag `daily`).
+{{ config(tags=['daily']) }}
 with computed as (
     select
         usage_date,

@@ -1,0 +1,56 @@
+"""What an hourly run builds. dbt models tagged `daily` rebuild the whole history (or a window of
+it: rankings, the FOCUS export, the chargeback) and change little in an hour: they are built by
+the first run of each UTC day, and by any run that finds them not built since that day began
+(a machine that was off at midnight). Every other run leaves them out, so that an hourly run
+costs what the new hour costs. That first run of the day also tests every row (test scope `all`);
+the others test the rows they wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+
+import dagster as dg
+
+from orchestration.defs.warehouse.assets import TEST_SCOPE_TAG, TRANSLATOR
+from orchestration.defs.warehouse.project import dbt_project
+
+DAILY_TAG = "daily"
+
+
+@cache
+def daily_mart_keys() -> frozenset[dg.AssetKey]:
+    """The asset keys of the dbt models tagged `daily` (from the prepared manifest)."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return frozenset(
+        TRANSLATOR.get_asset_key(node)
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and DAILY_TAG in node.get("tags", [])
+    )
+
+
+def daily_work_due(instance: dg.DagsterInstance, now: datetime | None = None) -> bool:
+    """True when some daily mart has not been built since the start of the current UTC day."""
+    now = now or datetime.now(UTC)
+    day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    for key in daily_mart_keys():
+        event = instance.get_latest_materialization_event(key)
+        if event is None or event.timestamp < day_start.timestamp():
+            return True
+    return False
+
+
+def hourly_run(
+    instance: dg.DagsterInstance, job_keys: Iterable[dg.AssetKey], now: datetime | None = None
+) -> tuple[list[dg.AssetKey] | None, dict[str, str]]:
+    """The asset selection (None: the whole job) and run tags of a scheduled run of a job."""
+    keys = set(job_keys)
+    daily = daily_mart_keys() & keys
+    if not daily:
+        return None, {}
+    if daily_work_due(instance, now):
+        return None, {TEST_SCOPE_TAG: "all"}
+    return sorted(keys - daily, key=lambda k: k.to_user_string()), {}
