@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from scipy import stats
-from sklearn.linear_model import LinearRegression
 
 MIN_POINTS = 7
 DOW_MIN_POINTS = 21  # three of each weekday before day-of-week effects are estimated
@@ -71,6 +69,10 @@ def project_month(
     method = "ols_trend_dow" if with_dow else "ols_trend"
     days = np.arange(1, n + 1)
     X = _design(days, month_start, with_dow)
+    # Imported here: scikit-learn and SciPy take ~1 s to import, which every run's start would pay.
+    from scipy import stats
+    from sklearn.linear_model import LinearRegression
+
     model = LinearRegression().fit(X, y)
     p = X.shape[1] + 1  # + intercept
     residuals = y - model.predict(X)

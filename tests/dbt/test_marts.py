@@ -227,6 +227,33 @@ def test_session_costs_match_pandas_on_the_attempts(demo):
     assert len(multi.model_list.split(", ")) == multi.models_used
 
 
+def test_rollup_latency_percentiles_match_pandas_on_the_attempts(demo):
+    """The rollups rank each attempt's latency in its group (a window, which spills) instead of
+    quantile_cont (which cannot): the values are pandas' linear-interpolation quantiles."""
+    keys = ["usage_date", "tenant_id", "user_id", "feature", "agent", "action_type", "provider",
+            "model", "region", "key_source", "status", "environment", "experiment"]  # fmt: skip
+    attempts = q(demo["warehouse"], f"""
+        select cast(event_at as date) as usage_date, {", ".join(keys[1:])}, latency_ms
+        from marts.fct_llm_attempts""")  # fmt: skip
+    attempts[keys[1:]] = attempts[keys[1:]].fillna("<null>")  # NULL is a group of its own
+    grouped = attempts.groupby(keys)["latency_ms"]
+    expected = pd.DataFrame({"p50": grouped.quantile(0.5), "p95": grouped.quantile(0.95)})
+    rolled = q(demo["warehouse"], f"""
+        select {", ".join(keys)}, latency_p50_ms as p50, latency_p95_ms as p95
+        from marts.agg_usage_daily""")  # fmt: skip
+    rolled[keys[1:]] = rolled[keys[1:]].fillna("<null>")
+    rolled = rolled.set_index(keys)
+    assert len(rolled) == len(expected) > 1000
+    both = rolled.join(expected, rsuffix="_pandas", how="inner")
+    assert len(both) == len(rolled)
+    for p in ("p50", "p95"):
+        ours, theirs = both[p].astype(float), both[f"{p}_pandas"].astype(float)
+        assert (ours.isna() == theirs.isna()).all()
+        close = (ours - theirs).abs() <= 1e-9 * theirs.abs().clip(lower=1)
+        assert close[theirs.notna()].all(), both[~close & theirs.notna()].head()
+    assert both.p95.notna().sum() > 1000
+
+
 def test_custom_dimensions_match_pandas_on_the_raw_events(demo):
     """environment and experiment, read by pandas from each raw event's extra fields (the
     gateway's metadata, the app's top-level field), equal the attempts' columns; the long mart
