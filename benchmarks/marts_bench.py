@@ -232,7 +232,7 @@ DASHBOARD_QUERIES = {
 
 
 def dbt(args: list[str], warehouse: Path) -> float:
-    # Tests scoped as in Dagster's runs (README: "Tests in proportion to the run").
+    # Tests scoped as in Dagster's runs (docs/marts.md: "Tests in proportion to the run").
     scope = Settings.from_env().dbt_test_environment()
     env = {**os.environ, **scope, "TOKENLAKE_WAREHOUSE": str(warehouse)}
     started = time.perf_counter()
@@ -377,7 +377,7 @@ def bench(events: int, folder: Path) -> dict:
     started = time.perf_counter()
     publish_duckdb_file(full, published, datetime.now(UTC))
     result["publish_duckdb_file_s"] = round(time.perf_counter() - started, 2)
-    # Dashboards read the published file (README: a BI tool never opens the warehouse).
+    # Dashboards read the published file (docs/publishing.md: a BI tool never opens the warehouse).
     result["dashboard_queries"] = query_latencies(published, schema="main")
     result["dashboard_p95_max_ms"] = max(q["p95_ms"] for q in result["dashboard_queries"].values())
     result["warehouse_queries"] = query_latencies(full)

@@ -1,4 +1,4 @@
--- Models seen in usage that the price book cannot price: add a price row for each (README).
+-- Models seen in usage that the price book cannot price: add a price row for each (docs/pricing.md).
 with attempts as (
     select * from {{ ref('fct_llm_attempts') }}
 ),
