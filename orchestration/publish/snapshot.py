@@ -173,6 +173,7 @@ def refresh_snapshot(
     kept = current.files()
     for old_file in previous.files() - kept:
         current.retired[old_file] = now
+    # Saved before any file is deleted: the manifest on disk never names a deleted file.
     current.save(store)
     # Files replaced longer ago than the retention: no reader of a recent version needs them.
     for old_file, retired_at in list(current.retired.items()):

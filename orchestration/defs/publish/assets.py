@@ -57,7 +57,7 @@ def _require_passing_checks(context: dg.AssetExecutionContext) -> None:
         )
 
 
-def _snapshot(context: dg.AssetExecutionContext, publish: "PublishTargets") -> Snapshot:
+def _snapshot(context: dg.AssetExecutionContext, publish: PublishTargets) -> Snapshot:
     """The published snapshot brought up to date with the warehouse: only the days that changed
     are written, once per run (the next publisher of the run finds it current)."""
     settings = Settings.from_env()

@@ -8,28 +8,19 @@ the others test the rows they wrote.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
 
 import dagster as dg
 
-from orchestration.defs.warehouse.assets import TEST_SCOPE_TAG, TRANSLATOR
-from orchestration.defs.warehouse.project import dbt_project
+from orchestration.defs.warehouse.assets import TEST_SCOPE_TAG, dbt_models
 
 DAILY_TAG = "daily"
 
 
-@cache
 def daily_mart_keys() -> frozenset[dg.AssetKey]:
-    """The asset keys of the dbt models tagged `daily` (from the prepared manifest)."""
-    manifest = json.loads(dbt_project.manifest_path.read_text())
-    return frozenset(
-        TRANSLATOR.get_asset_key(node)
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model" and DAILY_TAG in node.get("tags", [])
-    )
+    """The asset keys of the dbt models tagged `daily` (dagster-dbt carries dbt's tags)."""
+    return frozenset(spec.key for spec in dbt_models.specs if DAILY_TAG in spec.tags)
 
 
 def daily_work_due(instance: dg.DagsterInstance, now: datetime | None = None) -> bool:
