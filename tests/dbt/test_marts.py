@@ -17,9 +17,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingestion.demo import generate
-from ingestion.demo.generator import DEMO_CUSTOM_DIMENSIONS
-from ingestion.demo.provider_api import ProviderAPIServer
+from demo import generate
+from demo.generator import DEMO_CUSTOM_DIMENSIONS
+from demo.provider_api import ProviderAPIServer
 from ingestion.pipeline import warehouse_pipeline
 from ingestion.provider_usage import (
     Window,
@@ -289,7 +289,7 @@ def test_custom_dimensions_match_pandas_on_the_raw_events(demo):
 
 
 def test_every_mart_column_is_described(demo):
-    """_marts__models.yml describes every column a mart really has, and none it lacks."""
+    """The marts' yml files describe every column a mart really has, and none it lacks."""
     manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
     marts = {
         n["alias"]: n

@@ -1,54 +1,4 @@
-{# Continuous percentile `p` (0..1) of `expr` as an aggregate, per adapter. #}
-{% macro percentile(expr, p) -%}
-    {{ return(adapter.dispatch('percentile', 'tokenlake')(expr, p)) }}
-{%- endmacro %}
-
-{% macro default__percentile(expr, p) -%}
-    percentile_cont({{ p }}) within group (order by {{ expr }})
-{%- endmacro %}
-
-{% macro duckdb__percentile(expr, p) -%}
-    quantile_cont({{ expr }}, {{ p }})
-{%- endmacro %}
-
-{% macro spark__percentile(expr, p) -%}
-    percentile_approx({{ expr }}, {{ p }})
-{%- endmacro %}
-
-{# A UTC timestamp as wall-clock time in the IANA time zone `tz` (a string literal). #}
-{% macro utc_to_local(ts, tz) -%}
-    {{ return(adapter.dispatch('utc_to_local', 'tokenlake')(ts, tz)) }}
-{%- endmacro %}
-
-{% macro default__utc_to_local(ts, tz) -%}
-    (({{ ts }}) at time zone 'UTC' at time zone '{{ tz }}')
-{%- endmacro %}
-
-{% macro duckdb__utc_to_local(ts, tz) -%}
-    cast(timezone('{{ tz }}', timezone('UTC', {{ ts }})) as timestamp)
-{%- endmacro %}
-
-{% macro spark__utc_to_local(ts, tz) -%}
-    from_utc_timestamp({{ ts }}, '{{ tz }}')
-{%- endmacro %}
-
-{# ISO day of week, 1 = Monday .. 7 = Sunday. #}
-{% macro iso_day_of_week(ts) -%}
-    {{ return(adapter.dispatch('iso_day_of_week', 'tokenlake')(ts)) }}
-{%- endmacro %}
-
-{% macro default__iso_day_of_week(ts) -%}
-    cast(extract(isodow from {{ ts }}) as integer)
-{%- endmacro %}
-
-{% macro spark__iso_day_of_week(ts) -%}
-    ((dayofweek({{ ts }}) + 5) % 7 + 1)
-{%- endmacro %}
-
-{# a / b, NULL when b is 0 or NULL. #}
-{% macro safe_divide(a, b) -%}
-    (({{ a }}) / nullif({{ b }}, 0))
-{%- endmacro %}
+{# Which buckets an incremental rollup rebuilds or deletes (a run costs what its new data costs). #}
 
 {#
   The time buckets an incremental rollup must rebuild, so that a run costs what its new data
@@ -120,21 +70,4 @@ where {{ bucket }} >= {{ lookback_start(bucket) }}
 delete from {{ this }}
 where {{ bucket }} not in (select distinct {{ bucket }} from {{ ref(rollup) }})
 {%- endif -%}
-{%- endmacro %}
-
-{#
-  A fast 64-bit hash of `columns` (of `relation_alias` when given) where the engine has one,
-  for pre-grouping rows before an exact comparison; none elsewhere.
-#}
-{% macro row_hash(columns, relation_alias=none) -%}
-    {{ return(adapter.dispatch('row_hash', 'tokenlake')(columns, relation_alias)) }}
-{%- endmacro %}
-
-{% macro default__row_hash(columns, relation_alias) -%}
-    {{ return(none) }}
-{%- endmacro %}
-
-{% macro duckdb__row_hash(columns, relation_alias) -%}
-    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
-    hash({% for column in columns %}{{ prefix }}{{ column }}{{ ', ' if not loop.last }}{% endfor %})
 {%- endmacro %}

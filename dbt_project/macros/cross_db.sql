@@ -1,0 +1,91 @@
+{# Cross-database helpers: one name per operation, one implementation per adapter. #}
+
+{# Continuous percentile `p` (0..1) of `expr` as an aggregate, per adapter. #}
+{% macro percentile(expr, p) -%}
+    {{ return(adapter.dispatch('percentile', 'tokenlake')(expr, p)) }}
+{%- endmacro %}
+
+{% macro default__percentile(expr, p) -%}
+    percentile_cont({{ p }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{% macro duckdb__percentile(expr, p) -%}
+    quantile_cont({{ expr }}, {{ p }})
+{%- endmacro %}
+
+{% macro spark__percentile(expr, p) -%}
+    percentile_approx({{ expr }}, {{ p }})
+{%- endmacro %}
+
+{# A UTC timestamp as wall-clock time in the IANA time zone `tz` (a string literal). #}
+{% macro utc_to_local(ts, tz) -%}
+    {{ return(adapter.dispatch('utc_to_local', 'tokenlake')(ts, tz)) }}
+{%- endmacro %}
+
+{% macro default__utc_to_local(ts, tz) -%}
+    (({{ ts }}) at time zone 'UTC' at time zone '{{ tz }}')
+{%- endmacro %}
+
+{% macro duckdb__utc_to_local(ts, tz) -%}
+    cast(timezone('{{ tz }}', timezone('UTC', {{ ts }})) as timestamp)
+{%- endmacro %}
+
+{% macro spark__utc_to_local(ts, tz) -%}
+    from_utc_timestamp({{ ts }}, '{{ tz }}')
+{%- endmacro %}
+
+{# ISO day of week, 1 = Monday .. 7 = Sunday. #}
+{% macro iso_day_of_week(ts) -%}
+    {{ return(adapter.dispatch('iso_day_of_week', 'tokenlake')(ts)) }}
+{%- endmacro %}
+
+{% macro default__iso_day_of_week(ts) -%}
+    cast(extract(isodow from {{ ts }}) as integer)
+{%- endmacro %}
+
+{% macro spark__iso_day_of_week(ts) -%}
+    ((dayofweek({{ ts }}) + 5) % 7 + 1)
+{%- endmacro %}
+
+{# a / b, NULL when b is 0 or NULL. #}
+{% macro safe_divide(a, b) -%}
+    (({{ a }}) / nullif({{ b }}, 0))
+{%- endmacro %}
+
+{#
+  A fast 64-bit hash of `columns` (of `relation_alias` when given) where the engine has one,
+  for pre-grouping rows before an exact comparison; none elsewhere.
+#}
+{% macro row_hash(columns, relation_alias=none) -%}
+    {{ return(adapter.dispatch('row_hash', 'tokenlake')(columns, relation_alias)) }}
+{%- endmacro %}
+
+{% macro default__row_hash(columns, relation_alias) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro duckdb__row_hash(columns, relation_alias) -%}
+    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
+    hash({% for column in columns %}{{ prefix }}{{ column }}{{ ', ' if not loop.last }}{% endfor %})
+{%- endmacro %}
+
+{# True when the whole of `value` matches the regular expression `pattern` (anchored at both ends). #}
+{% macro regex_full_match(value, pattern) -%}
+    {{ return(adapter.dispatch('regex_full_match', 'tokenlake')(value, pattern)) }}
+{%- endmacro %}
+
+{% macro default__regex_full_match(value, pattern) -%}
+    regexp_like({{ value }}, '^(' || {{ pattern }} || ')$')
+{%- endmacro %}
+
+{% macro duckdb__regex_full_match(value, pattern) -%}
+    regexp_full_match({{ value }}, {{ pattern }})
+{%- endmacro %}
+
+{% macro postgres__regex_full_match(value, pattern) -%}
+    ({{ value }} ~ ('^(' || {{ pattern }} || ')$'))
+{%- endmacro %}
+
+{% macro spark__regex_full_match(value, pattern) -%}
+    ({{ value }} rlike concat('^(', {{ pattern }}, ')$'))
+{%- endmacro %}
