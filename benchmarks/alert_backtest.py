@@ -39,7 +39,7 @@ ANOMALY_INCIDENTS = {"prompt_growth": "longer_prompts", "tenant_spike": "more_re
 
 
 def build(folder: Path, events: int) -> tuple[Path, list[dict]]:
-    from ingestion.demo import generate
+    from demo import generate
     from ingestion.pipeline import warehouse_pipeline
     from ingestion.price_book import user_price_book
     from ingestion.usage_logs.load import load_usage_logs

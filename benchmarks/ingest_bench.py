@@ -53,7 +53,7 @@ def make_input(events: int, folder: Path) -> Path:
     target = folder / f"events-{events}.jsonl"
     if target.exists():
         return target
-    from ingestion.demo import generate
+    from demo import generate
 
     with tempfile.TemporaryDirectory(dir=folder) as tmp:
         # The gateway writes ~80 % of the demo's events; ask for enough to cut exactly `events`.

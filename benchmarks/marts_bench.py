@@ -254,7 +254,7 @@ def prepare(events: int, folder: Path) -> Path:
     ready = base / "ready"
     if ready.exists():
         return warehouse
-    from ingestion.demo import generate
+    from demo import generate
     from ingestion.pipeline import warehouse_pipeline
     from ingestion.price_book import user_price_book
     from ingestion.usage_logs.load import load_usage_logs

@@ -1,5 +1,5 @@
 """Deterministic demo data: an organisation's LLM usage logs with planted incidents."""
 
-from ingestion.demo.generator import DemoGenerator, Incident, Manifest, generate
+from demo.generator import DemoGenerator, Incident, Manifest, generate
 
 __all__ = ["DemoGenerator", "Incident", "Manifest", "generate"]

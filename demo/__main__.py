@@ -1,10 +1,10 @@
-"""python -m ingestion.demo --events 100000 --out DIR [--format mixed|jsonl|jsonl.gz|parquet]"""
+"""python -m demo --events 100000 --out DIR [--format mixed|jsonl|jsonl.gz|parquet]"""
 
 import argparse
 import time
 from pathlib import Path
 
-from ingestion.demo import generate
+from demo import generate
 
 
 def main() -> None:

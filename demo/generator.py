@@ -21,8 +21,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingestion.demo import provider_ledger
-from ingestion.demo.catalog import (
+from demo import provider_ledger
+from demo.catalog import (
     FEATURES,
     GATEWAY_BLENDED_RATE,
     REGIONS,
@@ -32,7 +32,7 @@ from ingestion.demo.catalog import (
 )
 
 DAYS = 90
-PRICE_BOOK = Path(__file__).resolve().parents[2] / "seeds" / "price_book.csv"
+PRICE_BOOK = Path(__file__).resolve().parents[1] / "seeds" / "price_book.csv"
 PROVIDER_API_DIR = "provider_api"  # <out>/provider_api/ledger.parquet: what the demo API serves
 RETRY_2_SHARE = 0.05
 RETRY_3_SHARE = 0.01

@@ -12,7 +12,7 @@ import dlt
 from dlt.common.destination import Destination
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 
-from ingestion.usage_logs.settings import RAW_DATASET
+from ingestion.usage_logs.contract import RAW_DATASET
 
 DEFAULT_DESTINATION = "duckdb"
 LOAD_MEMORY_LIMIT = "512MB"

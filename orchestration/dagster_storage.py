@@ -7,6 +7,10 @@ window stores about 3,000 events (one materialisation and one "planned" event pe
 and on 20 k demo events that bookkeeping took 44 % of an in-process `full_pipeline`'s CPU; with
 an engine kept per file the run took 105 s instead of 184 s. Everything else (schema, file
 layout, locking, watching for new events) is Dagster's own.
+
+The only module of tokenlake that imports Dagster's private modules (two of them): the SQLite
+storage classes have no public import path. tests/orchestration/test_private_dagster_api.py
+checks every private name used here and fails on a Dagster upgrade until they are re-checked.
 """
 
 from __future__ import annotations
@@ -16,16 +20,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-import dagster._check as check
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SQLITE_BUSY_TIMEOUT_SECONDS,
-    SqliteEventLogStorage,
-)
-from dagster._core.storage.sql import create_engine
-from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
-from dagster._serdes import ConfigurableClassData
+from dagster._core.storage import sqlite_storage
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 
 # Run-sharded event logs have a file per run; the newest few stay open (a run writes its own file
@@ -33,10 +32,10 @@ from sqlalchemy.engine import Connection, Engine
 OPEN_ENGINES = 8
 
 
-class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
+class EngineKeepingSqliteEventLogStorage(sqlite_event_log.SqliteEventLogStorage):
     """`SqliteEventLogStorage` with an engine per database file instead of one per statement."""
 
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._engines_pid = os.getpid()
         self._engines_lock = threading.Lock()
@@ -56,7 +55,10 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
                 self.conn_string_for_shard(shard),
                 pool_size=1,
                 max_overflow=2,
-                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+                connect_args={
+                    "timeout": sqlite_event_log.SQLITE_BUSY_TIMEOUT_SECONDS,
+                    "check_same_thread": False,
+                },
             )
             self._engines[shard] = engine
             while len(self._engines) > OPEN_ENGINES:
@@ -73,7 +75,6 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:  # the parent's, minus the new engine
         with self._db_lock:
-            check.str_param(shard, "shard")
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
@@ -82,7 +83,7 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
 
     def has_table(self, table_name: str) -> bool:  # asked on every asset event
-        engine = self._engine(INDEX_SHARD_NAME)
+        engine = self._engine(sqlite_event_log.INDEX_SHARD_NAME)
         with engine.connect() as conn:
             return bool(engine.dialect.has_table(conn, table_name))
 
@@ -96,7 +97,7 @@ class EngineKeepingSqliteEventLogStorage(SqliteEventLogStorage):
         super().dispose()
 
 
-class LocalSqliteStorage(DagsterSqliteStorage):
+class LocalSqliteStorage(sqlite_storage.DagsterSqliteStorage):
     """Dagster's default storage (`storage: sqlite`), with the engine-keeping event log.
 
     dagster.yaml: `storage: {custom: {module: orchestration.dagster_storage,
@@ -104,14 +105,14 @@ class LocalSqliteStorage(DagsterSqliteStorage):
     orchestration/dagster_instance.py writes it.
     """
 
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         super().__init__(base_dir, inst_data)
         self._event_log_storage = EngineKeepingSqliteEventLogStorage(
-            _event_logs_directory(base_dir)
+            sqlite_storage._event_logs_directory(base_dir)
         )
 
     @classmethod
     def from_config_value(  # type: ignore[override]
-        cls, inst_data: ConfigurableClassData, config_value: dict
+        cls, inst_data: Any, config_value: dict
     ) -> LocalSqliteStorage:
         return cls.from_local(inst_data=inst_data, **config_value)

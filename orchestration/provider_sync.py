@@ -18,7 +18,7 @@ PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def provider_sync_window(settings: Settings, now: datetime | None = None) -> Window:
-    from orchestration.defs.provider_usage.assets import PROVIDERS
+    from orchestration.providers import PROVIDERS
 
     moment = now or datetime.now(UTC)
     windows = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Where `tokenlake demo` serves the Dagster UI: alerts link to runs and assets there.
 DAGSTER_UI_URL = "http://127.0.0.1:3000"
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# The dbt installed beside this Python: cron jobs and `dagster dev` often run without the venv
+# on PATH, where another dbt (or none) may be found.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+# The price book shipped with tokenlake (a dbt seed); users add rows in their own CSV.
+SHIPPED_PRICE_BOOK = REPO_ROOT / "seeds" / "price_book.csv"
 # How scheduled and UI runs build the warehouse. Unit tests check the SQL's logic on fixed
 # inputs: `make test` and CI run them; a scheduled run would only repeat them, serially ahead of
 # the pricing model (dbt's guidance: unit tests in development and CI, not in production).

@@ -144,7 +144,7 @@ def event(i: int, **overrides) -> dict:
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest() -> Path:
     """Dagster reads dbt's manifest at import; `make setup` prepares it, this covers bare pytest."""
-    from orchestration.cli import ensure_dbt_manifest
+    from orchestration.headless import ensure_dbt_manifest
 
     return ensure_dbt_manifest()
 

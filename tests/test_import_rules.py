@@ -1,5 +1,6 @@
 """The imports follow the data's one-way flow (docs/architecture.md): the dlt sources never import
-the orchestration that runs them."""
+the orchestration that runs them, plain code never imports the Dagster definitions, and the demo
+stays out of what users' pipelines import."""
 
 from __future__ import annotations
 
@@ -26,3 +27,67 @@ def test_ingestion_never_imports_orchestration():
         for path in (REPO / "ingestion").rglob("*.py")
     }  # fmt: skip
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+# The entry points that start Dagster work: the Definitions, the `tokenlake` command and the
+# headless run it executes. Everything else outside defs/ is plain code that defs/ builds on.
+ENTRY_POINTS = {"orchestration/definitions.py", "orchestration/cli.py", "orchestration/headless.py"}
+
+
+def test_plain_orchestration_code_never_imports_the_dagster_definitions():
+    offenders = {}
+    for path in (REPO / "orchestration").rglob("*.py"):
+        name = str(path.relative_to(REPO))
+        if name.startswith("orchestration/defs/") or name in ENTRY_POINTS:
+            continue
+        found = sorted(m for m in imported_modules(path) if m.startswith("orchestration.defs"))
+        if found:
+            offenders[name] = found
+    assert offenders == {}
+
+
+def test_only_the_cli_imports_the_demo():
+    """The demo (generator, fake provider API) is not part of what users' pipelines import."""
+    offenders = {}
+    for folder in ("ingestion", "orchestration"):
+        for path in (REPO / folder).rglob("*.py"):
+            name = str(path.relative_to(REPO))
+            found = sorted(m for m in imported_modules(path) if m.split(".")[0] == "demo")
+            if found and name != "orchestration/cli.py":
+                offenders[name] = found
+    for path in (REPO / "demo").rglob("*.py"):
+        found = sorted(
+            m for m in imported_modules(path) if m.split(".")[0] in ("orchestration", "ingestion")
+        )
+        if found:
+            offenders[str(path.relative_to(REPO))] = found
+    assert offenders == {}
+
+
+def test_every_job_and_schedule_is_defined_in_defs_jobs():
+    """One place answers "what runs, and when": defs/jobs.py (sensors stay with their domain)."""
+    offenders = []
+    for path in (REPO / "orchestration").rglob("*.py"):
+        if path.name == "jobs.py" and path.parent.name == "defs":
+            continue
+        text = path.read_text()
+        for marker in ("define_asset_job(", "ScheduleDefinition(", "@dg.schedule"):
+            if marker in text:
+                offenders.append(f"{path.relative_to(REPO)}: {marker}")
+    assert offenders == []
+
+
+def test_settings_are_read_from_the_environment_in_three_places_at_most():
+    """The CLI, the definitions (to choose the executor) and the settings resource; everything
+    else receives the `Settings` it needs."""
+    readers = sorted(
+        str(path.relative_to(REPO))
+        for folder in ("ingestion", "orchestration")
+        for path in (REPO / folder).rglob("*.py")
+        if "Settings.from_env(" in path.read_text()
+    )
+    assert readers == [
+        "orchestration/cli.py",
+        "orchestration/definitions.py",
+        "orchestration/defs/resources.py",
+    ]

@@ -21,25 +21,21 @@ from dlt.common.storages.fsspec_filesystem import FileItemDict
 from dlt.sources import DltResource
 from dlt.sources.filesystem import filesystem
 
-from ingestion.usage_logs.formats import AUTO, LogFormats
-from ingestion.usage_logs.helpers import (
-    FileTally,
-    RunKeys,
-    file_fingerprint,
-    file_format,
-    read_log_files,
-    split_logs_url,
-)
-from ingestion.usage_logs.normalize import connect
-from ingestion.usage_logs.otlp import OtelOptions
-from ingestion.usage_logs.settings import (
+from ingestion.usage_logs.contract import (
     EVENT_KEY,
     EVENTS_TABLE,
     FILES_TABLE,
     QUARANTINE_KEY,
     QUARANTINE_TABLE,
 )
+from ingestion.usage_logs.files import file_fingerprint, file_format, split_logs_url
+from ingestion.usage_logs.formats import AUTO, LogFormats
+from ingestion.usage_logs.normalize import connect
+from ingestion.usage_logs.otlp import OtelOptions
+from ingestion.usage_logs.reader import read_log_files
+from ingestion.usage_logs.run_keys import RunKeys
 from ingestion.usage_logs.staged_events import StagedEvents
+from ingestion.usage_logs.tally import FileTally
 from ingestion.usage_logs.write_mode import keys_already_loaded
 
 log = logging.getLogger(__name__)

@@ -27,14 +27,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from ingestion.usage_logs.normalize import (
-    KNOWN_KEYS,
-    OUTPUT_BATCH_ROWS,
-    NormalizedBatch,
-    final_sql,
-    plain_extra_keys,
-    split_checked,
-)
+from ingestion.usage_logs.contract_sql import KNOWN_KEYS, final_sql, plain_extra_keys
+from ingestion.usage_logs.normalize import OUTPUT_BATCH_ROWS, NormalizedBatch, split_checked
 from ingestion.usage_logs.scan import file_keys_sql, file_records_sql
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingestion.usage_logs.settings import READ_BLOCK_BYTES
+from ingestion.usage_logs.contract import READ_BLOCK_BYTES
 
 PARQUET_BATCH_ROWS = 100_000
 # A JSON document (not JSON Lines) is parsed whole: its size is bounded, its records batched.

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ingestion.redaction import redact_url
-from ingestion.usage_logs.helpers import file_format, split_logs_url
+from ingestion.usage_logs.files import file_format, split_logs_url
 
 
 class LogsLocationError(ValueError):

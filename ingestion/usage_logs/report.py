@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 import dlt
 from dlt.destinations.sql_client import SqlClientBase
 
-from ingestion.usage_logs.settings import FILES_TABLE
+from ingestion.usage_logs.contract import FILES_TABLE
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 import dlt
 import pyarrow as pa
 
-from ingestion.usage_logs.settings import EVENT_KEY, EVENTS_TABLE
+from ingestion.usage_logs.contract import EVENT_KEY, EVENTS_TABLE
 
 log = logging.getLogger(__name__)
 

@@ -56,7 +56,7 @@ def group_incidents(
     findings: list[dict], shared: set[tuple[int, int]] = frozenset()
 ) -> list[Incident]:
     """One incident per day and cause, joined with any other finding of that day whose calls
-    it shares (`shared`: index pairs, see anomalies.shared_calls). The incident's cause is
+    it shares (`shared`: index pairs, see anomaly_review.shared_calls). The incident's cause is
     its largest finding's."""
     parent = list(range(len(findings)))
 

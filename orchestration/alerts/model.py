@@ -47,3 +47,13 @@ class Alert:
 
     def payload(self) -> dict:
         return asdict(self)
+
+
+def run_failure_alert(job_name: str, run_id: str, summary: str, detail: str, link: str) -> Alert:
+    """The one `run_failure` alert of a failed run (from the sensor or a headless run)."""
+    return Alert(
+        kind="run_failure", severity="critical", title=f"Run failed: {job_name}",
+        summary=summary, dimension="job", value=job_name, window_start=None, window_end=None,
+        observed=None, expected=None, cause="other", cause_detail=detail, link=link,
+        dedup_key=f"run_failure|{run_id}",
+    )  # fmt: skip

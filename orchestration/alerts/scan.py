@@ -8,10 +8,8 @@ from datetime import UTC, date, datetime
 import duckdb
 import pandas as pd
 
-from orchestration.alerts.anomalies import (
-    Thresholds,
-    daily_anomalies,
-    hourly_anomalies,
+from orchestration.alerts.anomalies import Thresholds, daily_anomalies, hourly_anomalies
+from orchestration.alerts.anomaly_review import (
     shared_calls,
     with_causes,
     with_true_price_changes,

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ingestion.demo import generate
+from demo import generate
 from orchestration.settings import REPO_ROOT
 from tests.conftest import Warehouse
 from tests.support.dbt_cli import dbt

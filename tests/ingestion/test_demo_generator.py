@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.demo import generate
-from ingestion.demo.catalog import UNPRICED_MODEL
+from demo import generate
+from demo.catalog import UNPRICED_MODEL
 from tests.conftest import Warehouse
 
 END = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.usage_logs import direct_json, helpers
+from ingestion.usage_logs import direct_json, reader
 from tests.conftest import Warehouse, event, write_jsonl
 
 EVENTS = "select * exclude (_dlt_load_id) from raw.usage_events order by request_id, attempt"
@@ -39,7 +39,7 @@ class Spy:
 @pytest.fixture
 def spy(monkeypatch) -> Spy:
     """Every file is read by DuckDB (none is pooled), read_json first; its reads are recorded."""
-    monkeypatch.setattr(helpers, "SMALL_FILE_BYTES", 0)
+    monkeypatch.setattr(reader, "SMALL_FILE_BYTES", 0)
     recorded = Spy()
 
     class Recorded(direct_json.DirectJsonRead):
@@ -47,14 +47,14 @@ def spy(monkeypatch) -> Spy:
             super().__init__(*args, **kwargs)
             recorded.reads.append(self)
 
-    monkeypatch.setattr(helpers, "DirectJsonRead", Recorded)
+    monkeypatch.setattr(reader, "DirectJsonRead", Recorded)
     return recorded
 
 
 def line_reader_result(logs: Path, root: Path, monkeypatch) -> dict[str, list[tuple]]:
     """The same files through the line reader alone, into a warehouse of their own."""
     with monkeypatch.context() as m:
-        m.setattr(helpers, "DIRECT_JSON", False)
+        m.setattr(reader, "DIRECT_JSON", False)
         reference = Warehouse(root)
         reference.ingest(logs)
     return tables(reference)
@@ -230,7 +230,7 @@ def test_mixed_line_ends_keep_the_python_readers_line_numbers(
     direct: bool, line_end: bytes, spy: Spy, warehouse: Warehouse, tmp_path: Path, monkeypatch
 ):
     """DuckDB's line scan would cut these files elsewhere than at each LF: they go to Python."""
-    monkeypatch.setattr(helpers, "DIRECT_JSON", direct)
+    monkeypatch.setattr(reader, "DIRECT_JSON", direct)
     logs = tmp_path / "logs"
     records: list[dict | str] = [event(i) for i in range(1, 101)]
     records[59] = "not json"
@@ -243,7 +243,7 @@ def test_mixed_line_ends_keep_the_python_readers_line_numbers(
     report = warehouse.ingest(logs)
     got = tables(warehouse)
     with monkeypatch.context() as m:
-        m.setattr(helpers, "SMALL_FILE_BYTES", 10**12)  # the pooled Python reader
+        m.setattr(reader, "SMALL_FILE_BYTES", 10**12)  # the pooled Python reader
         reference = Warehouse(tmp_path / "reference")
         reference.ingest(logs)
     assert got == tables(reference)

@@ -10,9 +10,10 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from ingestion.usage_logs.helpers import _with_source
+from ingestion.usage_logs.contract_sql import plain_extra_keys
 from ingestion.usage_logs.line_reader import iter_jsonl_lines
-from ingestion.usage_logs.normalize import connect, normalize_arrow, plain_extra_keys
+from ingestion.usage_logs.normalize import connect, normalize_arrow
+from ingestion.usage_logs.reader import _with_source
 from tests.conftest import event
 
 

@@ -1,6 +1,6 @@
 """Provider usage/cost sources over real HTTP against a local server in the documented formats.
 
-The server (`ingestion.demo.provider_api`) serves a small hand-written ledger; every figure
+The server (`demo.provider_api`) serves a small hand-written ledger; every figure
 checked here is computed from that ledger independently of the source under test.
 """
 
@@ -15,8 +15,8 @@ import dlt
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.demo.provider_api import ProviderAPIServer
-from ingestion.demo.provider_ledger import ledger_table
+from demo.provider_api import ProviderAPIServer
+from demo.provider_ledger import ledger_table
 from ingestion.pipeline import warehouse_pipeline
 from ingestion.provider_usage import (
     RetryPolicy,

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ingestion.usage_logs import helpers
+from ingestion.usage_logs import reader as log_reader
 from tests.conftest import Warehouse, event, write_jsonl
 
 EVENT_COLUMNS = "request_id, attempt, timestamp, tenant_id, input_tokens, output_tokens, cache_read_tokens, extra_fields"
@@ -23,9 +23,9 @@ def reader(request, monkeypatch) -> str:
     with read_json where a file allows it (direct_json.py) or with the line reader only.
     Returns the reader's name as raw.usage_log_files records it."""
     if request.param.startswith("duckdb"):
-        monkeypatch.setattr(helpers, "SMALL_FILE_BYTES", 0)
+        monkeypatch.setattr(log_reader, "SMALL_FILE_BYTES", 0)
     if request.param == "duckdb_lines":
-        monkeypatch.setattr(helpers, "DIRECT_JSON", False)
+        monkeypatch.setattr(log_reader, "DIRECT_JSON", False)
     return request.param.split("_")[0]
 
 

@@ -141,7 +141,7 @@ def deliver(home: Path, url: str) -> None:
 
 @pytest.mark.slow
 def test_planted_incidents_each_produce_exactly_one_alert(tmp_path_factory, monkeypatch, receiver):
-    from ingestion.demo import generate
+    from demo import generate
 
     out = tmp_path_factory.mktemp("demo")
     generate(out, 200_000, end=END)  # the size `make demo` uses, with the default thresholds
@@ -238,6 +238,7 @@ def test_a_failing_run_sends_one_failure_notification(tmp_path: Path, receiver):
 def test_run_failure_sensor_sends_one_notification_per_failed_run(tmp_path, monkeypatch, receiver):
     from orchestration.defs.alerting.resources import AlertsResource
     from orchestration.defs.alerting.sensors import run_failure_alerts
+    from orchestration.defs.resources import settings_resource
 
     monkeypatch.setenv("TOKENLAKE_HOME", str(tmp_path))
     monkeypatch.setenv("TOKENLAKE_WEBHOOK_URL", receiver.url)
@@ -253,12 +254,14 @@ def test_run_failure_sensor_sends_one_notification_per_failed_run(tmp_path, monk
     with dg.instance_for_test() as instance:
         result = doomed.execute_in_process(instance=instance, raise_on_error=False)
         failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
-        context = dg.build_run_status_sensor_context(
+        # Entered like the daemon does: the alerts resource opens the settings resource.
+        with dg.build_run_status_sensor_context(
             sensor_name="run_failure_alerts", dagster_event=failure, dagster_instance=instance,
-            dagster_run=result.dagster_run, resources={"alerts": AlertsResource()},
-        ).for_run_failure()  # fmt: skip
-        run_failure_alerts(context)
-        run_failure_alerts(context)  # the same failure seen twice: still one message
+            dagster_run=result.dagster_run,
+            resources={"alerts": AlertsResource(settings=settings_resource)},
+        ).for_run_failure() as context:  # fmt: skip
+            run_failure_alerts(context)
+            run_failure_alerts(context)  # the same failure seen twice: still one message
     failures = [m for m in receiver.messages if m["kind"] == "run_failure"]
     assert len(failures) == 1
     assert failures[0]["value"] == "doomed" and failures[0]["severity"] == "critical"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from orchestration.defs.warehouse.assets import TEST_SCOPE_TAG
-from orchestration.defs.warehouse.cadence import daily_mart_keys, hourly_run
+from orchestration.defs.dbt.assets import TEST_SCOPE_TAG
+from orchestration.defs.dbt.cadence import daily_mart_keys, hourly_run
 
 HOURLY = dg.AssetKey(["marts", "agg_usage_hourly"])
 

@@ -16,6 +16,13 @@ def load_defs() -> dg.Definitions:
     return defs
 
 
+def settings_resources() -> dict:
+    """What a sensor receives from the definitions: the settings, read when its tick starts."""
+    from orchestration.defs.resources import settings_resource
+
+    return {"settings": settings_resource}
+
+
 def test_one_connected_graph_from_log_files_to_staging():
     defs = load_defs()
     graph = defs.resolve_asset_graph()
@@ -68,16 +75,24 @@ def test_new_log_files_sensor_requests_a_run_only_when_files_change(tmp_path: Pa
     monkeypatch.setenv("TOKENLAKE_LOGS_URL", str(logs))
     sensor = load_defs().resolve_sensor_def("new_log_files")
     with dg.instance_for_test() as instance:
-        result = sensor(dg.build_sensor_context(instance=instance))
+        result = sensor(dg.build_sensor_context(instance=instance, resources=settings_resources()))
         assert isinstance(result, dg.SkipReason)
         write_jsonl(logs / "a.jsonl", [event(1)])
-        first = sensor(dg.build_sensor_context(instance=instance))
+        first = sensor(dg.build_sensor_context(instance=instance, resources=settings_resources()))
         assert len(first.run_requests) == 1
-        again = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        again = sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources=settings_resources()
+            )
+        )
         assert isinstance(again, dg.SkipReason)
         write_jsonl(logs / "b.jsonl", [event(2)])
         os.utime(logs / "b.jsonl", (2_000_000_000, 2_000_000_000))
-        changed = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        changed = sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources=settings_resources()
+            )
+        )
         assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
 
 
@@ -94,10 +109,14 @@ def test_new_log_files_sensor_skips_files_a_headless_run_already_ingested(
     record_ingested(Settings.from_env(), logs_fingerprint(str(logs))[0])  # as `tokenlake run` does
     sensor = load_defs().resolve_sensor_def("new_log_files")
     with dg.instance_for_test() as instance:
-        first = sensor(dg.build_sensor_context(instance=instance))
+        first = sensor(dg.build_sensor_context(instance=instance, resources=settings_resources()))
         assert not first.run_requests and "ingested already" in first.skip_reason.skip_message
         write_jsonl(logs / "b.jsonl", [event(2)])
-        later = sensor(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+        later = sensor(
+            dg.build_sensor_context(
+                instance=instance, cursor=first.cursor, resources=settings_resources()
+            )
+        )
         assert len(later.run_requests) == 1
 
 
@@ -129,7 +148,7 @@ def test_jobs_for_full_refresh_hourly_increments_and_publishing():
 
 
 def test_full_refresh_job_tags_its_runs_for_dbt_full_refresh():
-    from orchestration.defs.warehouse.assets import FULL_REFRESH_TAG
+    from orchestration.defs.dbt.assets import FULL_REFRESH_TAG
 
     defs = load_defs()
     assert defs.resolve_job_def("full_refresh").tags[FULL_REFRESH_TAG] == "true"
@@ -145,3 +164,21 @@ def test_day_grain_marts_are_daily_partitioned_like_the_provider_reports():
         assert node.partitions_def == provider
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
     assert graph.get(dg.AssetKey(["marts", "agg_usage_daily"])).partitions_def is None
+
+
+def test_loading_the_definitions_writes_no_environment_variable(tmp_path: Path):
+    """Settings reach assets, checks, sensors and schedules as a resource; importing the code
+    location changes nothing in the process's environment."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; before = dict(os.environ); import orchestration.definitions; "
+        "print(sorted(k for k in set(os.environ) | set(before) if os.environ.get(k) != before.get(k)))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TOKENLAKE_", "DAGSTER_"))}
+    env["TOKENLAKE_HOME"] = str(tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert out.stdout.strip() == "[]"

@@ -7,10 +7,8 @@ from datetime import date, datetime
 import duckdb
 import pytest
 
-from orchestration.alerts.anomalies import (
-    Thresholds,
-    _robust,
-    daily_anomalies,
+from orchestration.alerts.anomalies import Thresholds, _robust, daily_anomalies
+from orchestration.alerts.anomaly_review import (
     shared_calls,
     with_true_price_changes,
     without_single_call_spikes,

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.price_book.assets import litellm_import
+from orchestration.defs.resources import settings_resource
 from orchestration.settings import REPO_ROOT
 
 EXCERPT = REPO_ROOT / "tests" / "fixtures" / "litellm" / "model_prices_excerpt.json"
@@ -20,7 +21,12 @@ def run_import(effective_from: str = "2026-11-01") -> dg.ExecuteInProcessResult:
             }
         }
     }
-    return dg.materialize([litellm_import], run_config=config, raise_on_error=False)
+    return dg.materialize(
+        [litellm_import],
+        run_config=config,
+        raise_on_error=False,
+        resources={"settings": settings_resource},
+    )
 
 
 def test_import_appends_to_the_users_price_book(tmp_path: Path, monkeypatch):

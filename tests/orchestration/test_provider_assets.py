@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 from dagster._serdes import serialize_value
 
-from ingestion.demo.provider_api import ProviderAPIServer
-from ingestion.demo.provider_ledger import ledger_table
+from demo.provider_api import ProviderAPIServer
+from demo.provider_ledger import ledger_table
 from ingestion.provider_usage import Window
 from orchestration.provider_sync import partition_range_tags, provider_sync_window
 from orchestration.settings import Settings

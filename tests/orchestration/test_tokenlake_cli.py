@@ -72,8 +72,8 @@ def test_run_reads_logs_providers_and_warehouse_from_the_environment_and_resumes
 
     import pyarrow.parquet as pq
 
-    from ingestion.demo.provider_api import ProviderAPIServer
-    from ingestion.demo.provider_ledger import ledger_table
+    from demo.provider_api import ProviderAPIServer
+    from demo.provider_ledger import ledger_table
     from tests.conftest import event, write_jsonl
     from tests.ingestion.test_provider_usage import ANTHROPIC_KEY, OPENAI_KEY, fixture_rows
 

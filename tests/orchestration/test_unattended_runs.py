@@ -305,7 +305,7 @@ def test_a_silent_source_a_quarantine_spike_and_an_unpriced_model_each_alert_onc
 
 
 def test_dbt_never_outlives_a_step_that_failed_while_it_ran():
-    from orchestration.defs.warehouse.dbt_cli import streamed_to_the_end
+    from orchestration.defs.dbt.dbt_cli import streamed_to_the_end
 
     class Invocation:  # dagster-dbt's DbtCliInvocation as the step sees it
         process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

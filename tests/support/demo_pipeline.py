@@ -66,7 +66,7 @@ class DemoPipeline:
             os.environ.update(saved)
 
     def run(self, job: str = "full_pipeline", **extra: str) -> bool:
-        from orchestration.cli import run_pipeline
+        from orchestration.headless import run_pipeline
         from orchestration.settings import Settings
 
         with self.environment(**extra):
@@ -79,11 +79,11 @@ class DemoPipeline:
 
 def start_demo_pipeline(root: Path, events: int = 20_000) -> tuple[DemoPipeline, object]:
     """Generate demo data under root/home and run full_pipeline once; returns it and the API."""
-    from ingestion.demo import generate
-    from ingestion.demo.generator import DEMO_CUSTOM_DIMENSIONS, PROVIDER_API_DIR
-    from ingestion.demo.provider_api import ProviderAPIServer
-    from ingestion.demo.provider_ledger import LEDGER_FILE
-    from orchestration.cli import DEMO_ANTHROPIC_KEY, DEMO_OPENAI_KEY
+    from demo import generate
+    from demo.generator import DEMO_CUSTOM_DIMENSIONS, PROVIDER_API_DIR
+    from demo.provider_api import ProviderAPIServer
+    from demo.provider_ledger import LEDGER_FILE
+    from demo.services import DEMO_ANTHROPIC_KEY, DEMO_OPENAI_KEY
 
     pg = PostgresServer().start()
     create_database(pg, PUBLISH_DB)

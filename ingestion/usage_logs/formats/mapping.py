@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ingestion.usage_logs.settings import ALIASES, CONTRACT_FIELDS
+from ingestion.usage_logs.contract import ALIASES, CONTRACT_FIELDS
 
 TIMESTAMP_UNITS = {"iso": None, "epoch_s": 1000, "epoch_ms": 1, "epoch_us": 0.001, "epoch_ns": 1e-6}
 LATENCY_UNITS = {"ms": 1, "seconds": 1000}

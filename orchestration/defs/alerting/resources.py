@@ -1,6 +1,7 @@
 """Where alerts wait and where they go: the outbox under TOKENLAKE_HOME and TOKENLAKE_WEBHOOK_URL.
 
-Read from the environment when used, never put in Dagster config: the webhook URL is a secret.
+Taken from the settings (read from the environment), never put in Dagster config: the webhook
+URL is a secret.
 """
 
 import dagster as dg
@@ -12,13 +13,15 @@ from orchestration.settings import Settings
 
 
 class AlertsResource(dg.ConfigurableResource):
-    """The alerts table (outbox) and the notifier, from the environment."""
+    """The alerts table (outbox), the webhook notifier and the email sender."""
+
+    settings: dg.ResourceDependency[Settings]
 
     def outbox(self) -> Outbox:
-        return Outbox(Settings.from_env().alerts_db)
+        return Outbox(self.settings.alerts_db)
 
     def notifier(self) -> Notifier | None:
-        return Notifier.from_settings(Settings.from_env())
+        return Notifier.from_settings(self.settings)
 
     def email(self) -> EmailSender | None:
-        return EmailSender.from_settings(Settings.from_env())
+        return EmailSender.from_settings(self.settings)

@@ -8,7 +8,7 @@ turns any failed run of any job into one `run_failure` alert.
 
 import dagster as dg
 
-from orchestration.alerts.model import Alert
+from orchestration.alerts.model import run_failure_alert
 from orchestration.alerts.notifier import deliver_pending
 from orchestration.defs.alerting.resources import AlertsResource
 from orchestration.settings import DAGSTER_UI_URL
@@ -42,22 +42,13 @@ def run_failure_alerts(context: dg.RunFailureSensorContext, alerts: AlertsResour
     message = (context.failure_event.message or "").splitlines()[0][:300]
     outbox = alerts.outbox()
     outbox.add(
-        Alert(
-            kind="run_failure",
-            severity="critical",
-            title=f"Run failed: {run.job_name}",
+        run_failure_alert(
+            run.job_name,
+            run.run_id,
             summary=f"Job {run.job_name} failed (run {run.run_id[:8]}): {message}",
-            dimension="job",
-            value=run.job_name,
-            window_start=None,
-            window_end=None,
-            observed=None,
-            expected=None,
-            cause="other",
-            cause_detail=message,
+            detail=message,
             link=f"{DAGSTER_UI_URL}/runs/{run.run_id}",
-            dedup_key=f"run_failure|{run.run_id}",
-        )  # fmt: skip
+        )
     )
     notifier = alerts.notifier()
     if notifier is not None:

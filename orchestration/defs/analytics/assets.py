@@ -19,6 +19,7 @@ from orchestration.alerts.scan import (
     forecasts,
 )
 from orchestration.defs.alerting.resources import AlertsResource
+from orchestration.defs.skips import skip_off_duckdb
 from orchestration.forecast.ols import backtest
 from orchestration.settings import DAGSTER_UI_URL, Settings
 
@@ -27,11 +28,14 @@ BUDGETS_KEY = dg.AssetKey(["analytics", "budget_status"])
 ANOMALIES_KEY = dg.AssetKey(["analytics", "spend_anomalies"])
 
 
-def _link(key: dg.AssetKey) -> str:
+def asset_link(key: dg.AssetKey) -> str:
+    """The asset's page in the Dagster UI (alerts link to it)."""
     return f"{DAGSTER_UI_URL}/assets/{'/'.join(key.path)}"
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str) -> None:
+def replace_scan_rows(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, where: str
+) -> None:
     """Replace this scan's rows of `analytics.<table>` (earlier scans' rows stay: history)."""
     con.execute("create schema if not exists analytics")
     con.register("frame", frame)
@@ -45,14 +49,6 @@ def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, wher
         con.execute(f"delete from analytics.{table} where {where}")
         con.execute(f"insert into analytics.{table} by name select * from frame")
     con.unregister("frame")
-
-
-def _skip_off_duckdb(context: dg.AssetExecutionContext, step: str) -> dg.MaterializeResult | None:
-    reason = warehouse.not_on_duckdb(Settings.from_env(), step)
-    if reason is None:
-        return None
-    context.log.warning("skipped: %s", reason)
-    return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
 
 
 def _plot(spend: pd.DataFrame, projection, as_of: datetime) -> str:
@@ -92,10 +88,12 @@ def _plot(spend: pd.DataFrame, projection, as_of: datetime) -> str:
         "the organisation, each tenant and each feature: table analytics.spend_forecast."
     ),
 )
-def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context, "the forecast"):
+def spend_forecast(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
+    if skipped := skip_off_duckdb(context, settings, "the forecast"):
         return skipped
-    with warehouse.connect(Settings.from_env()) as con:
+    with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
         if as_of is None:
@@ -109,7 +107,7 @@ def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "projected_total": p.projected_total, "lower_80": p.lower, "upper_80": p.upper,
             "status": p.status, "method": p.method, "points": p.points,
         } for t, v, p in projections])  # fmt: skip
-        _write(con, "spend_forecast", rows, f"as_of_date = date '{as_of.date()}'")
+        replace_scan_rows(con, "spend_forecast", rows, f"as_of_date = date '{as_of.date()}'")
     org = next(p for t, _, p in projections if t == "organisation")
     history = spend[spend.scope_type == "organisation"]
     complete = {
@@ -152,22 +150,22 @@ def spend_forecast(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     description="Each budget of seeds/budgets.csv against actual and projected spend; alerts on thresholds.",
 )
 def budget_status(
-    context: dg.AssetExecutionContext, alerts: AlertsResource
+    context: dg.AssetExecutionContext, alerts: AlertsResource, settings: dg.ResourceParam[Settings]
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context, "the budget check"):
+    if skipped := skip_off_duckdb(context, settings, "the budget check"):
         return skipped
-    with warehouse.connect(Settings.from_env()) as con:
+    with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
         as_of = data_as_of(con)
         if as_of is None:
             return dg.MaterializeResult(metadata={"status": "no usage yet"})
         projections = forecasts(daily_spend(con), as_of)
         budgets = con.execute("select * from seeds.budgets").df()
-        rows, found = budget_alerts(budgets, projections, _link(BUDGETS_KEY))
+        rows, found = budget_alerts(budgets, projections, asset_link(BUDGETS_KEY))
         frame = pd.DataFrame(rows).assign(as_of_date=as_of.date()) if rows else pd.DataFrame(
             {"as_of_date": [], "scope_type": []})  # fmt: skip
         if rows:
-            _write(con, "budget_status", frame, f"as_of_date = date '{as_of.date()}'")
+            replace_scan_rows(con, "budget_status", frame, f"as_of_date = date '{as_of.date()}'")
     outbox = alerts.outbox()
     new = sum(outbox.add(a) for a in found)
     context.log.info("budgets: %d checked, %d alerts (%d new)", len(rows), len(found), new)
@@ -192,11 +190,10 @@ def budget_status(
     ),
 )
 def spend_anomalies(
-    context: dg.AssetExecutionContext, alerts: AlertsResource
+    context: dg.AssetExecutionContext, alerts: AlertsResource, settings: dg.ResourceParam[Settings]
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context, "the anomaly scan"):
+    if skipped := skip_off_duckdb(context, settings, "the anomaly scan"):
         return skipped
-    settings = Settings.from_env()
     thresholds = Thresholds(
         z_threshold=settings.anomaly_z,
         min_excess_usd=settings.anomaly_min_usd,
@@ -205,7 +202,7 @@ def spend_anomalies(
     )
     with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
-        rows, found = anomaly_alerts(con, thresholds, _link(ANOMALIES_KEY))
+        rows, found = anomaly_alerts(con, thresholds, asset_link(ANOMALIES_KEY))
         if rows:
             frame = pd.DataFrame(rows).assign(
                 window=lambda f: pd.to_datetime(f["window"]).astype("datetime64[us]"),
@@ -214,7 +211,7 @@ def spend_anomalies(
             keys = ", ".join(f"'{a.dedup_key}'" for a in found)
             # Each finding row carries the key of the incident (alert) it belongs to.
             frame = frame.rename(columns={"incident_key": "dedup_key"})
-            _write(con, "spend_anomalies", frame, f"dedup_key in ({keys})")
+            replace_scan_rows(con, "spend_anomalies", frame, f"dedup_key in ({keys})")
     outbox = alerts.outbox()
     new = sum(outbox.add(a) for a in found)
     context.log.info("anomalies: %d found, %d new alerts", len(found), new)

@@ -16,8 +16,9 @@ from orchestration.alerts.data_health import (
     stale_source_alert,
     unpriced_model_alerts,
 )
-from orchestration.defs.alerting.assets import _link, _skip_off_duckdb, _write
 from orchestration.defs.alerting.resources import AlertsResource
+from orchestration.defs.analytics.assets import asset_link, replace_scan_rows
+from orchestration.defs.skips import skip_off_duckdb
 from orchestration.settings import Settings
 
 DATA_HEALTH_KEY = dg.AssetKey(["analytics", "source_freshness"])
@@ -44,11 +45,10 @@ def configured_providers(settings: Settings) -> list[str]:
     ),
 )
 def source_freshness_asset(
-    context: dg.AssetExecutionContext, alerts: AlertsResource
+    context: dg.AssetExecutionContext, alerts: AlertsResource, settings: dg.ResourceParam[Settings]
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context, "the data-health scan"):
+    if skipped := skip_off_duckdb(context, settings, "the data-health scan"):
         return skipped
-    settings = Settings.from_env()
     now = datetime.now(UTC)
     with warehouse.connect(settings) as con:
         con.execute("set TimeZone = 'UTC'")
@@ -63,9 +63,11 @@ def source_freshness_asset(
             "is_stale": f.stale, "checked_at": now.replace(tzinfo=None),
         } for f in found]).astype({"last_seen_at": "datetime64[us]", "checked_at": "datetime64[us]",
                                    "hours_silent": "float64"})  # fmt: skip
-        _write(con, "source_freshness", frame, "true")  # the current state only
-        unpriced = unpriced_model_alerts(con, _link(dg.AssetKey(["marts", "mart_unpriced_models"])))
-    link = _link(DATA_HEALTH_KEY)
+        replace_scan_rows(con, "source_freshness", frame, "true")  # the current state only
+        unpriced = unpriced_model_alerts(
+            con, asset_link(dg.AssetKey(["marts", "mart_unpriced_models"]))
+        )
+    link = asset_link(DATA_HEALTH_KEY)
     stale = [f for f in found if f.stale]
     outbox = alerts.outbox()
     new = sum(outbox.add(stale_source_alert(f, link)) for f in stale)
@@ -87,8 +89,7 @@ def source_freshness_asset(
     description="No source silent past its expected cadence.",
     pool="warehouse",
 )
-def sources_are_fresh() -> dg.AssetCheckResult:
-    settings = Settings.from_env()
+def sources_are_fresh(settings: dg.ResourceParam[Settings]) -> dg.AssetCheckResult:
     if not settings.is_duckdb:
         return dg.AssetCheckResult(passed=True, metadata={"status": "skipped off DuckDB"})
     with warehouse.connect(settings, read_only=True) as con:

@@ -1,4 +1,4 @@
-"""The daily and weekly digest as an asset, with its job and schedules (off the hourly path).
+"""The daily and weekly digest as an asset (its job and schedules: defs/jobs.py).
 
 Each materialisation builds the digest of the last complete day or week from the marts, draws
 its chart under $TOKENLAKE_HOME/digests/, and puts one `digest` alert in the outbox: the
@@ -12,8 +12,9 @@ import dagster as dg
 
 from orchestration import warehouse
 from orchestration.alerts.digest import PERIOD_DAYS, build_digest, chart, digest_alert
-from orchestration.defs.alerting.assets import _link, _skip_off_duckdb
 from orchestration.defs.alerting.resources import AlertsResource
+from orchestration.defs.analytics.assets import asset_link
+from orchestration.defs.skips import skip_off_duckdb
 from orchestration.settings import Settings
 
 DIGEST_KEY = dg.AssetKey(["analytics", "digest"])
@@ -36,13 +37,15 @@ class DigestConfig(dg.Config):
     ),
 )
 def spend_digest(
-    context: dg.AssetExecutionContext, config: DigestConfig, alerts: AlertsResource
+    context: dg.AssetExecutionContext,
+    config: DigestConfig,
+    alerts: AlertsResource,
+    settings: dg.ResourceParam[Settings],
 ) -> dg.MaterializeResult:
     if config.period not in PERIOD_DAYS:
         raise dg.Failure(description=f"period must be one of {', '.join(PERIOD_DAYS)}")
-    if skipped := _skip_off_duckdb(context, "the digest"):
+    if skipped := skip_off_duckdb(context, settings, "the digest"):
         return skipped
-    settings = Settings.from_env()
     outbox = alerts.outbox()
     incidents = [
         {k: json.loads(r["payload"]).get(k) for k in ("title", "summary", "cause", "window_start")}
@@ -56,7 +59,7 @@ def spend_digest(
         if digest is None:
             return dg.MaterializeResult(metadata={"status": "no usage yet"})
         png = chart(con, digest, settings.home / "digests" / f"{config.period}-{digest.end}.png")
-    alert = digest_alert(digest, _link(DIGEST_KEY), png)
+    alert = digest_alert(digest, asset_link(DIGEST_KEY), png)
     new = outbox.add(alert)
     image = base64.b64encode(png.read_bytes()).decode()
     return dg.MaterializeResult(
@@ -71,26 +74,3 @@ def spend_digest(
             "chart": dg.MetadataValue.md(f"![chart](data:image/png;base64,{image})"),
         }
     )
-
-
-digest_job = dg.define_asset_job(
-    "digest",
-    selection=dg.AssetSelection.assets(spend_digest),
-    description="The spend digest (config: period daily or weekly), sent to the webhook and by email.",
-)
-
-
-def _digest_schedule(name: str, cron: str, period: str) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name=name,
-        job=digest_job,
-        cron_schedule=cron,
-        execution_timezone="UTC",
-        run_config=dg.RunConfig(ops={"analytics__digest": DigestConfig(period=period)}),
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"The {period} spend digest.",
-    )
-
-
-daily_digest = _digest_schedule("daily_digest", "30 6 * * *", "daily")
-weekly_digest = _digest_schedule("weekly_digest", "45 6 * * 1", "weekly")

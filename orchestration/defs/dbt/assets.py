@@ -11,9 +11,9 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.defs.dbt.dbt_cli import environment, reused_parse, streamed_to_the_end
+from orchestration.defs.dbt.project import dbt_project
 from orchestration.defs.partitions import DAILY
-from orchestration.defs.warehouse.dbt_cli import environment, reused_parse, streamed_to_the_end
-from orchestration.defs.warehouse.project import dbt_project
 from orchestration.settings import DBT_BUILD_ARGS, Settings
 
 
@@ -40,6 +40,11 @@ def _full_refresh(context: dg.AssetExecutionContext) -> bool:
     return context.run.tags.get(FULL_REFRESH_TAG) == "true"
 
 
+def _environment(context: dg.AssetExecutionContext, settings: Settings) -> dict[str, str]:
+    """What the dbt subprocess reads: the warehouse (profiles.yml) and the run's test scope."""
+    return {**settings.export_for_tools(), **_test_scope(context, settings)}
+
+
 def _build_args(context: dg.AssetExecutionContext) -> list[str]:
     return [*DBT_BUILD_ARGS, "--full-refresh"] if _full_refresh(context) else list(DBT_BUILD_ARGS)
 
@@ -49,21 +54,23 @@ def _build_args(context: dg.AssetExecutionContext) -> list[str]:
 TEST_SCOPE_TAG = "tokenlake/dbt_test_scope"
 
 
-def _test_scope(context: dg.AssetExecutionContext) -> dict[str, str]:
+def _test_scope(context: dg.AssetExecutionContext, settings: Settings) -> dict[str, str]:
     """Which rows the run's dbt tests check (dbt_project/macros/test_scope.sql), and which tests
     run: with `buildable` indirect selection, a test runs when each model it reads is built in the
     run or upstream of one that is; a run that leaves the once-a-day marts out (cadence.py) skips
     the tests that compare them with the hour's rows, which they would fail until rebuilt."""
-    scope = Settings.from_env().dbt_test_environment()
+    scope = settings.dbt_test_environment()
     tagged = context.run.tags.get(TEST_SCOPE_TAG)
     if tagged in ("all", "changed"):
         scope = {name: tagged for name in scope}
     return {**scope, "DBT_INDIRECT_SELECTION": "buildable"}
 
 
-def _run_target(context: dg.AssetExecutionContext, *parts: str) -> tuple[Any, Any]:
+def _run_target(
+    context: dg.AssetExecutionContext, settings: Settings, *parts: str
+) -> tuple[Any, Any]:
     """The run's own artifact folder (logs, run results) and the parse cache shared by runs."""
-    dbt_home = Settings.from_env().home / "dbt"
+    dbt_home = settings.home / "dbt"
     return dbt_home.joinpath("runs", context.run_id, *parts), dbt_home / "partial_parse.msgpack"
 
 
@@ -82,11 +89,13 @@ PARTITION_END_VARIABLE = "TOKENLAKE_PARTITION_END"
     exclude=DAILY_PARTITIONED,
     pool="warehouse",
 )
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
+) -> Iterator[Any]:
     # Each run's dbt artifacts (logs, run results) go to the state folder, not the source tree.
-    target, parse_cache = _run_target(context)
+    target, parse_cache = _run_target(context, settings)
     args = _build_args(context)
-    with reused_parse(target, parse_cache), environment(_test_scope(context)):
+    with reused_parse(target, parse_cache), environment(_environment(context, settings)):
         yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))
 
 
@@ -100,14 +109,19 @@ def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterat
     pool="warehouse",
     name="dbt_daily_marts",
 )
-def dbt_daily_marts(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def dbt_daily_marts(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, settings: dg.ResourceParam[Settings]
+) -> Iterator[Any]:
     """The daily marts for the run's days (a range in one dbt run), plus any re-priced days."""
     start, end = context.partition_time_window
-    target, parse_cache = _run_target(context, "daily")
+    target, parse_cache = _run_target(context, settings, "daily")
     days = {
         PARTITION_START_VARIABLE: start.date().isoformat(),
         PARTITION_END_VARIABLE: end.date().isoformat(),
     }
     args = _build_args(context)
-    with reused_parse(target, parse_cache), environment({**days, **_test_scope(context)}):
+    with (
+        reused_parse(target, parse_cache),
+        environment({**days, **_environment(context, settings)}),
+    ):
         yield from streamed_to_the_end(dbt.cli(args, context=context, target_path=target))

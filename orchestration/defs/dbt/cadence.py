@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration.defs.warehouse.assets import TEST_SCOPE_TAG, dbt_models
+from orchestration.defs.dbt.assets import TEST_SCOPE_TAG, dbt_models
 
 DAILY_TAG = "daily"
 

@@ -1,10 +1,11 @@
-"""The dbt warehouse: models, tests as checks, and the dbt CLI resource."""
+"""The dbt project: models, tests as checks, and the dbt CLI resource."""
 
 import dagster as dg
 
-from orchestration.defs.warehouse.assets import dbt_daily_marts, dbt_models
-from orchestration.defs.warehouse.dbt_cli import VenvDbtCliResource
-from orchestration.defs.warehouse.project import DBT_EXECUTABLE, dbt_project
+from orchestration.defs.dbt.assets import dbt_daily_marts, dbt_models
+from orchestration.defs.dbt.dbt_cli import VenvDbtCliResource
+from orchestration.defs.dbt.project import dbt_project
+from orchestration.settings import DBT_EXECUTABLE
 
 
 def definitions() -> dg.Definitions:

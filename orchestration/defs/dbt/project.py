@@ -1,17 +1,10 @@
 """The dbt project as Dagster sees it. The manifest is prepared at set-up (`dbt parse`),
 and again by `dagster dev` when models change, never on every import."""
 
-import sys
-from pathlib import Path
-
 from dagster_dbt import DagsterDbtProjectPreparer, DbtProject
 
-from orchestration.defs.warehouse.dbt_cli import VenvDbtCliResource
-from orchestration.settings import DBT_PROJECT_DIR
-
-# The dbt installed beside this Python: cron jobs and `dagster dev` often run without the venv
-# on PATH, and dagster-dbt would otherwise look for `dbt` there.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+from orchestration.defs.dbt.dbt_cli import VenvDbtCliResource
+from orchestration.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
 
 
 class VenvDbtPreparer(DagsterDbtProjectPreparer):

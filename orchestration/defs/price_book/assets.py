@@ -7,11 +7,10 @@ import dagster as dg
 from ingestion.price_book import user_price_book
 from ingestion.price_book.litellm import LITELLM_URL, import_prices
 from orchestration import warehouse
-from orchestration.settings import REPO_ROOT, Settings
+from orchestration.settings import SHIPPED_PRICE_BOOK, Settings
 
 USER_PRICE_BOOK_KEY = dg.AssetKey(["raw", "user_price_book"])
 LITELLM_IMPORT_KEY = dg.AssetKey(["price_book", "litellm_import"])
-SHIPPED_PRICE_BOOK = REPO_ROOT / "seeds" / "price_book.csv"
 
 
 class LiteLLMImportConfig(dg.Config):
@@ -29,9 +28,10 @@ class LiteLLMImportConfig(dg.Config):
     ),
 )
 def litellm_import(
-    context: dg.AssetExecutionContext, config: LiteLLMImportConfig
+    context: dg.AssetExecutionContext,
+    config: LiteLLMImportConfig,
+    settings: dg.ResourceParam[Settings],
 ) -> dg.MaterializeResult:
-    settings = Settings.from_env()
     if settings.price_book is None:
         raise dg.Failure(
             "set TOKENLAKE_PRICE_BOOK to the CSV file the imported price rows should be appended to"
@@ -69,8 +69,9 @@ def litellm_import(
         "by TOKENLAKE_PRICE_BOOK; merged into the price book, your row winning an exact tie."
     ),
 )
-def user_price_book_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    settings = Settings.from_env()
+def user_price_book_asset(
+    context: dg.AssetExecutionContext, settings: dg.ResourceParam[Settings]
+) -> dg.MaterializeResult:
     pipeline = warehouse.pipeline("price_book", settings)
     path = str(settings.price_book) if settings.price_book else None
     pipeline.run(user_price_book(path)).raise_on_failed_jobs()

@@ -6,53 +6,18 @@ backfill of months is one run. `tokenlake run` picks the range itself: from the 
 bucket minus the look-back through today (`orchestration.provider_sync`).
 """
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator
-from dagster_dlt.translator import DltResourceTranslatorData
-from dlt.sources import DltSource
+from dagster_dlt import DagsterDltResource
 
-from ingestion.provider_usage import (
-    Window,
-    anthropic_client,
-    anthropic_usage_source,
-    openai_client,
-    openai_usage_source,
-)
-from ingestion.provider_usage.client import AdminClient
-from ingestion.provider_usage.endpoints import ANTHROPIC_ENDPOINTS, OPENAI_ENDPOINTS, Endpoint
+from ingestion.provider_usage import Window
+from ingestion.provider_usage.endpoints import Endpoint
 from orchestration import warehouse
 from orchestration.defs.partitions import DAILY
+from orchestration.defs.resources import RawTableTranslator
+from orchestration.providers import ANTHROPIC, OPENAI, Provider
 from orchestration.settings import Settings
-
-
-@dataclass(frozen=True)
-class Provider:
-    name: str  # openai | anthropic: also the dlt pipeline and source name prefix
-    title: str
-    key_variable: str
-    endpoints: tuple[Endpoint, ...]
-    client: Callable[[str, str], AdminClient]
-    source: Callable[..., DltSource]
-
-    @property
-    def pipeline_name(self) -> str:
-        return f"{self.name}_usage"
-
-    def key(self, settings: Settings) -> str | None:
-        return getattr(settings, f"{self.name}_admin_key")
-
-    def api_base(self, settings: Settings) -> str:
-        return getattr(settings, f"{self.name}_api_base")
-
-
-OPENAI = Provider("openai", "OpenAI", "OPENAI_ADMIN_KEY", OPENAI_ENDPOINTS,
-                  openai_client, openai_usage_source)  # fmt: skip
-ANTHROPIC = Provider("anthropic", "Anthropic", "ANTHROPIC_ADMIN_KEY", ANTHROPIC_ENDPOINTS,
-                     anthropic_client, anthropic_usage_source)  # fmt: skip
-PROVIDERS = (OPENAI, ANTHROPIC)
 
 DESCRIPTIONS = {
     "costs": "OpenAI's billed cost per day, project and line item (amount.value in USD).",
@@ -63,15 +28,6 @@ DESCRIPTIONS = {
 
 def raw_key(endpoint: Endpoint) -> dg.AssetKey:
     return dg.AssetKey(["raw", endpoint.table])
-
-
-class ProviderTranslator(DagsterDltTranslator):
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
-        return (
-            super()
-            .get_asset_spec(data)
-            .replace_attributes(key=dg.AssetKey(["raw", data.resource.name]))
-        )
 
 
 def _specs(provider: Provider) -> list[dg.AssetSpec]:
@@ -101,9 +57,10 @@ def build_provider_assets(provider: Provider) -> dg.AssetsDefinition:
         pool="warehouse",
     )
     def _assets(
-        context: dg.AssetExecutionContext, dlt: DagsterDltResource
+        context: dg.AssetExecutionContext,
+        dlt: DagsterDltResource,
+        settings: dg.ResourceParam[Settings],
     ) -> Iterator[dg.MaterializeResult]:
-        settings = Settings.from_env()
         key = provider.key(settings)
         if not key:
             context.log.warning(
@@ -134,7 +91,7 @@ def build_provider_assets(provider: Provider) -> dg.AssetsDefinition:
             context=context,
             dlt_source=source,
             dlt_pipeline=pipeline,
-            dagster_dlt_translator=ProviderTranslator(),
+            dagster_dlt_translator=RawTableTranslator(),
         ):
             yield dg.MaterializeResult(
                 asset_key=result.asset_key,
@@ -151,3 +108,5 @@ def build_provider_assets(provider: Provider) -> dg.AssetsDefinition:
 
 openai_usage_assets = build_provider_assets(OPENAI)
 anthropic_usage_assets = build_provider_assets(ANTHROPIC)
+
+provider_assets = [openai_usage_assets, anthropic_usage_assets]

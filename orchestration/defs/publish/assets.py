@@ -8,18 +8,18 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from orchestration import warehouse
-from orchestration.defs.alerting.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
-from orchestration.defs.alerting.data_health import DATA_HEALTH_KEY
+from orchestration.defs.analytics.assets import ANOMALIES_KEY, BUDGETS_KEY, FORECAST_KEY
+from orchestration.defs.analytics.data_health import DATA_HEALTH_KEY
+from orchestration.defs.dbt.assets import dbt_daily_marts, dbt_models
 from orchestration.defs.publish.gate import failing_blocking_checks
 from orchestration.defs.publish.resources import PublishTargets
+from orchestration.defs.skips import skip_off_duckdb
 from orchestration.defs.usage_logs.checks import every_record_accounted_for, quarantined_records
-from orchestration.defs.warehouse.assets import dbt_daily_marts, dbt_models
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import BI_ROLE, SCHEMA, publish_postgres
 from orchestration.publish.snapshot import Snapshot, refresh_snapshot, store_folder
-from orchestration.settings import Settings, redact_url
+from orchestration.settings import redact_url
 
 DUCKDB_FILE_KEY = dg.AssetKey(["publish", "duckdb_file"])
 PARQUET_KEY = dg.AssetKey(["publish", "parquet_exports"])
@@ -60,7 +60,7 @@ def _require_passing_checks(context: dg.AssetExecutionContext) -> None:
 def _snapshot(context: dg.AssetExecutionContext, publish: PublishTargets) -> Snapshot:
     """The published snapshot brought up to date with the warehouse: only the days that changed
     are written, once per run (the next publisher of the run finds it current)."""
-    settings = Settings.from_env()
+    settings = publish.settings
     snapshot = refresh_snapshot(
         settings.warehouse,
         store_folder(publish.duckdb_path()),
@@ -95,13 +95,8 @@ def _metadata(
     }
 
 
-def _skip_off_duckdb(context: dg.AssetExecutionContext) -> dg.MaterializeResult | None:
-    reason = warehouse.not_on_duckdb(Settings.from_env(), "publishing")
-    if reason is None:
-        return None
-    reason += ": BI tools read its marts schema directly"
-    context.log.warning("skipped: %s", reason)
-    return dg.MaterializeResult(metadata={"status": "skipped", "reason": reason})
+# Off DuckDB, BI tools read the warehouse's marts schema itself.
+OFF_DUCKDB = ("publishing", ": BI tools read its marts schema directly")
 
 
 _COMMON = dict(deps=PUBLISHED_ASSETS, group_name="publish", pool="warehouse")
@@ -116,7 +111,7 @@ _COMMON = dict(deps=PUBLISHED_ASSETS, group_name="publish", pool="warehouse")
 def published_duckdb_file(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context):
+    if skipped := skip_off_duckdb(context, publish.settings, *OFF_DUCKDB):
         return skipped
     _require_passing_checks(context)
     target = publish.duckdb_path()
@@ -134,7 +129,7 @@ def published_duckdb_file(
 def parquet_exports(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context):
+    if skipped := skip_off_duckdb(context, publish.settings, *OFF_DUCKDB):
         return skipped
     _require_passing_checks(context)
     url = publish.exports()
@@ -152,7 +147,7 @@ def parquet_exports(
 def published_postgres(
     context: dg.AssetExecutionContext, publish: PublishTargets
 ) -> dg.MaterializeResult:
-    if skipped := _skip_off_duckdb(context):
+    if skipped := skip_off_duckdb(context, publish.settings, *OFF_DUCKDB):
         return skipped
     url = publish.postgres()
     if not url:

@@ -1,21 +1,14 @@
-"""Publishing for BI tools: the three published outputs and the job that only publishes."""
+"""Publishing for BI tools: the three published outputs and where they go."""
 
 import dagster as dg
 
 from orchestration.defs.publish.assets import publish_assets
-from orchestration.defs.publish.resources import publish_targets_from_env
-
-publish_only_job = dg.define_asset_job(
-    "publish_only",
-    selection=dg.AssetSelection.assets(*publish_assets),
-    description="Publish the current marts (DuckDB file, Parquet, PostgreSQL) without rebuilding; "
-    "refused while a blocking check fails.",
-)
+from orchestration.defs.publish.resources import PublishTargets
+from orchestration.defs.resources import settings_resource
 
 
 def definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=publish_assets,
-        jobs=[publish_only_job],
-        resources={"publish": publish_targets_from_env()},
+        resources={"publish": PublishTargets(settings=settings_resource)},
     )

@@ -8,7 +8,6 @@ Warnings (e.g. the provider-bill reconciliation) do not block.
 from collections.abc import Iterable
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 
 def failing_blocking_checks(
@@ -18,7 +17,7 @@ def failing_blocking_checks(
     latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(check_keys))
     failing = []
     for key, record in latest.items():
-        if record.status != AssetCheckExecutionRecordStatus.FAILED:
+        if record.status.value != "FAILED":  # PLANNED, SUCCEEDED or FAILED
             continue
         evaluation = record.event.asset_check_evaluation if record.event else None
         if evaluation is None or evaluation.severity == dg.AssetCheckSeverity.ERROR:

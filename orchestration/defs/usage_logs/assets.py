@@ -7,13 +7,13 @@ the quarantine and the per-file tallies.
 from collections.abc import Iterator
 
 import dagster as dg
-from dagster_dlt import DagsterDltResource, DagsterDltTranslator
-from dagster_dlt.translator import DltResourceTranslatorData
+from dagster_dlt import DagsterDltResource
 
 from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.location import LogsLocationError, check_logs_location
 from ingestion.usage_logs.report import check_balanced, ingest_report
 from orchestration import warehouse
+from orchestration.defs.resources import RawTableTranslator
 from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
 from orchestration.settings import Settings
 
@@ -58,21 +58,11 @@ RAW_SPECS = [
 ]
 
 
-class UsageLogsTranslator(DagsterDltTranslator):
-    def get_asset_spec(self, data: DltResourceTranslatorData) -> dg.AssetSpec:
-        return (
-            super()
-            .get_asset_spec(data)
-            .replace_attributes(key=dg.AssetKey(["raw", data.resource.name]))
-        )
-
-
 @dg.multi_asset(specs=RAW_SPECS, name="usage_logs", pool="warehouse")
 def usage_logs_assets(
-    context: dg.AssetExecutionContext, dlt: DagsterDltResource
+    context: dg.AssetExecutionContext, dlt: DagsterDltResource, settings: dg.ResourceParam[Settings]
 ) -> Iterator[dg.MaterializeResult]:
     """Load new or changed log files (dlt state remembers which were read)."""
-    settings = Settings.from_env()
     try:
         check_logs_location(settings.logs_url)
     except LogsLocationError as exc:  # nothing to read is an error, not a quiet "0 files"
@@ -90,7 +80,7 @@ def usage_logs_assets(
             context=context,
             dlt_source=source,
             dlt_pipeline=pipeline,
-            dagster_dlt_translator=UsageLogsTranslator(),
+            dagster_dlt_translator=RawTableTranslator(),
         )
     )
     load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []

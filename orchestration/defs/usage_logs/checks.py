@@ -20,8 +20,7 @@ from orchestration.settings import DAGSTER_UI_URL, Settings
     description="Every file's records: read = loaded + quarantined + skipped.",
     pool="warehouse",
 )
-def every_record_accounted_for() -> dg.AssetCheckResult:
-    settings = Settings.from_env()
+def every_record_accounted_for(settings: dg.ResourceParam[Settings]) -> dg.AssetCheckResult:
     bad = (
         warehouse.query(
             settings,
@@ -39,8 +38,7 @@ def every_record_accounted_for() -> dg.AssetCheckResult:
     description="Records quarantined (bad JSON, missing fields, inconsistent tokens), by reason.",
     pool="warehouse",
 )
-def quarantined_records() -> dg.AssetCheckResult:
-    settings = Settings.from_env()
+def quarantined_records(settings: dg.ResourceParam[Settings]) -> dg.AssetCheckResult:
     rows = (
         warehouse.query(
             settings,
@@ -67,9 +65,10 @@ def quarantined_records() -> dg.AssetCheckResult:
     pool="warehouse",
 )
 def quarantine_share_of_last_load(
-    context: dg.AssetCheckExecutionContext, alerts: AlertsResource
+    context: dg.AssetCheckExecutionContext,
+    alerts: AlertsResource,
+    settings: dg.ResourceParam[Settings],
 ) -> dg.AssetCheckResult:
-    settings = Settings.from_env()
     event = context.instance.get_latest_materialization_event(RAW_FILES_KEY)
     metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import fsspec
 from dlt.common.storages.fsspec_filesystem import glob_files
 
-from ingestion.usage_logs.helpers import file_format, split_logs_url
+from ingestion.usage_logs.files import file_format, split_logs_url
 from orchestration.settings import Settings
 
 

@@ -14,8 +14,9 @@ def build_new_log_files_sensor(job: "dg.JobDefinition") -> dg.SensorDefinition:
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Starts log ingestion when files under TOKENLAKE_LOGS_URL are added or changed.",
     )
-    def new_log_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
-        settings = Settings.from_env()
+    def new_log_files(
+        context: dg.SensorEvaluationContext, settings: dg.ResourceParam[Settings]
+    ) -> dg.SensorResult | dg.SkipReason:
         fingerprint, count = logs_fingerprint(settings.logs_url)
         if count == 0:
             return dg.SkipReason("no log files found under TOKENLAKE_LOGS_URL")
