@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dlt
 
-from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.otlp import OtelOptions
 from ingestion.usage_logs.report import IngestReport, check_balanced, ingest_report
+from ingestion.usage_logs.source import usage_logs_source
 
 
 def load_usage_logs(

@@ -23,7 +23,7 @@ CHILD = """
 import os, signal, sys
 from pathlib import Path
 from ingestion.pipeline import warehouse_pipeline
-from ingestion.usage_logs import usage_logs_source
+from ingestion.usage_logs.source import usage_logs_source
 home, logs, stop = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 pipeline = warehouse_pipeline("usage_logs", home / "warehouse.duckdb", home / "dlt")
 if stop == "after_normalize":  # a load package is complete on disk but not loaded

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dlt import DagsterDltResource
 
-from ingestion.usage_logs import usage_logs_source
 from ingestion.usage_logs.location import LogsLocationError, check_logs_location
 from ingestion.usage_logs.report import check_balanced, ingest_report
+from ingestion.usage_logs.source import usage_logs_source
 from orchestration import warehouse
 from orchestration.defs.resources import RawTableTranslator
 from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
