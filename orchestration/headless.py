@@ -57,7 +57,7 @@ def run_pipeline(
     daily: bool = False,
 ) -> bool:
     """Materialise every asset once, in this process, recorded in the Dagster instance.
-    `daily`: build the once-a-day marts even if they were built today."""
+    `daily`: build the once-a-day work (marts, forecast, budgets) even if built today."""
     prepare_state(settings)
     from dagster import AssetCheckSeverity, DagsterInstance
 
@@ -86,14 +86,14 @@ def run_pipeline(
             wait_for_warehouse(instance, settings.warehouse_wait_seconds)
         selection = None
         if job_name in HOURLY_JOBS:
-            from orchestration.defs.dbt.cadence import hourly_run
+            from orchestration.defs.cadence import hourly_run
 
             selection, cadence_tags = hourly_run(instance, job.asset_layer.selected_asset_keys)
             if daily:
                 selection = None
             tags.update(cadence_tags)
             print(
-                "tokenlake: once-a-day marts "
+                "tokenlake: once-a-day work (daily marts, forecast, budgets) "
                 + ("left out (built today; --daily builds them)" if selection else "included"),
                 flush=True,
             )

@@ -17,8 +17,8 @@ from orchestration.defs.analytics.assets import (
 )
 from orchestration.defs.analytics.data_health import source_freshness_asset
 from orchestration.defs.analytics.digest import DIGEST_KEY, DigestConfig, spend_digest
+from orchestration.defs.cadence import hourly_run
 from orchestration.defs.dbt.assets import FULL_REFRESH_TAG, dbt_daily_marts
-from orchestration.defs.dbt.cadence import hourly_run
 from orchestration.defs.partitions import DAILY
 from orchestration.defs.price_book.assets import LITELLM_IMPORT_KEY
 from orchestration.defs.provider_usage.assets import provider_assets

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from orchestration.defs.cadence import daily_keys, daily_mart_keys, hourly_run
 from orchestration.defs.dbt.assets import TEST_SCOPE_TAG
-from orchestration.defs.dbt.cadence import daily_mart_keys, hourly_run
 
 HOURLY = dg.AssetKey(["marts", "agg_usage_hourly"])
 
@@ -20,11 +20,20 @@ def test_the_daily_marts_are_the_whole_history_rebuilds():
     assert not names & {"agg_usage_hourly", "fct_llm_requests", "mart_cost_change_drivers"}
 
 
+def test_the_month_end_forecast_and_budgets_are_daily_work_too():
+    names = {k.to_user_string() for k in daily_keys() - daily_mart_keys()}
+    assert names == {"analytics/spend_forecast", "analytics/budget_status"}
+
+
 def test_first_run_of_the_day_builds_and_tests_everything_later_runs_leave_them_out():
-    job_keys = {HOURLY, *daily_mart_keys()}
+    job_keys = {HOURLY, *daily_keys()}
     with dg.DagsterInstance.ephemeral() as instance:
         assert hourly_run(instance, job_keys) == (None, {TEST_SCOPE_TAG: "all"})
         for key in daily_mart_keys():
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        # The forecast not yet built today: still due.
+        assert hourly_run(instance, job_keys) == (None, {TEST_SCOPE_TAG: "all"})
+        for key in daily_keys() - daily_mart_keys():
             instance.report_runless_asset_event(dg.AssetMaterialization(key))
         now = datetime.now(UTC)
         assert hourly_run(instance, job_keys, now) == ([HOURLY], {})

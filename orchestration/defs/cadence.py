@@ -1,9 +1,10 @@
 """What an hourly run builds. dbt models tagged `daily` rebuild the whole history (or a window of
-it: rankings, the FOCUS export, the chargeback) and change little in an hour: they are built by
-the first run of each UTC day, and by any run that finds them not built since that day began
-(a machine that was off at midnight). Every other run leaves them out, so that an hourly run
-costs what the new hour costs. That first run of the day also tests every row (test scope `all`);
-the others test the rows they wrote.
+it: rankings, the FOCUS export, the chargeback) and change little in an hour, and the month-end
+forecast and the budgets it feeds are a daily judgement: they are built by the first run of each
+UTC day, and by any run that finds them not built since that day began (a machine that was off
+at midnight). Every other run leaves them out, so that an hourly run costs what the new hour
+costs. That first run of the day also tests every row (test scope `all`); the others test the
+rows they wrote.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from orchestration.defs.analytics.assets import BUDGETS_KEY, FORECAST_KEY
 from orchestration.defs.dbt.assets import TEST_SCOPE_TAG, dbt_models
 
 DAILY_TAG = "daily"
@@ -23,11 +25,16 @@ def daily_mart_keys() -> frozenset[dg.AssetKey]:
     return frozenset(spec.key for spec in dbt_models.specs if DAILY_TAG in spec.tags)
 
 
+def daily_keys() -> frozenset[dg.AssetKey]:
+    """Everything built once a day: the daily marts, the month-end forecast and the budgets."""
+    return daily_mart_keys() | {FORECAST_KEY, BUDGETS_KEY}
+
+
 def daily_work_due(instance: dg.DagsterInstance, now: datetime | None = None) -> bool:
-    """True when some daily mart has not been built since the start of the current UTC day."""
+    """True when some daily asset has not been built since the start of the current UTC day."""
     now = now or datetime.now(UTC)
     day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    for key in daily_mart_keys():
+    for key in daily_keys():
         event = instance.get_latest_materialization_event(key)
         if event is None or event.timestamp < day_start.timestamp():
             return True
@@ -39,7 +46,7 @@ def hourly_run(
 ) -> tuple[list[dg.AssetKey] | None, dict[str, str]]:
     """The asset selection (None: the whole job) and run tags of a scheduled run of a job."""
     keys = set(job_keys)
-    daily = daily_mart_keys() & keys
+    daily = daily_keys() & keys
     if not daily:
         return None, {}
     if daily_work_due(instance, now):
