@@ -12,6 +12,14 @@ PUBLISHED_SCHEMAS = ("marts", "analytics")
 # Publishers read the warehouse attached read-only under this name.
 WAREHOUSE_ALIAS = "wh"
 
+# Views whose second stamp comes from a joined table: (the view's base table, the joined table,
+# the join key). Each row of the view is one row of its base (every attempt has its request), so
+# an hourly refresh counts the base's rows per day and joins only the joined rows stamped since
+# the last refresh, instead of computing the whole join (1.4 s of a 3.8 s publish at 10 M).
+JOINED_STAMPS = {
+    "mart_request_attempts": ("fct_llm_attempts", "fct_llm_requests", "request_id"),
+}
+
 # Marts that grow with history are published one file per day of this column (in one folder per
 # month in the Parquet exports): an hourly publish rewrites only the days that changed, and BI
 # tools read only the months they ask for.

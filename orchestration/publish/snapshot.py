@@ -23,7 +23,12 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish.catalog import PublishedTable, attach_warehouse, published_tables
+from orchestration.publish.catalog import (
+    JOINED_STAMPS,
+    PublishedTable,
+    attach_warehouse,
+    published_tables,
+)
 
 MANIFEST = "manifest.json"
 # Bump when the files' layout changes: a manifest of another format is rebuilt from scratch.
@@ -251,13 +256,46 @@ def _fingerprints(
     stamp = f"greatest({', '.join(stamps)})" if len(stamps) > 1 else stamps[0]
     since = old.watermark if old else ""
     newer = f"case when {stamp} > cast('{since}' as timestamp) then {stamp} end" if since else stamp
-    rows = con.execute(
+    sql = (
         f"select {day} as k, count(*), cast(max({newer}) as varchar) from {table.source} group by k"
-    ).fetchall()
+    )
+    if since and date_column and table.name in JOINED_STAMPS:
+        sql = _joined_stamps_sql(con, table, date_column, since) or sql
+    rows = con.execute(sql).fetchall()
     kept = {k: p.marker for k, p in old.parts.items()} if old and since else {}
     fingerprints = {_key(k): (n, m or kept.get(_key(k), "")) for k, n, m in rows}
     watermark = max([since, *(m for _, _, m in rows if m)])
     return fingerprints, watermark
+
+
+def _joined_stamps_sql(
+    con: duckdb.DuckDBPyConnection, table: PublishedTable, date_column: str, since: str
+) -> str | None:
+    """The fingerprint query of a view of JOINED_STAMPS from its two tables: the base's rows
+    per day, the newest of the base's stamp and the joined rows' stamp, counting only stamps
+    after `since`. None when the view is not over those tables here (then the view is read)."""
+    base_name, joined_name, key = JOINED_STAMPS[table.name]
+    relations = {
+        name: kind
+        for name, kind in con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_catalog = ? and table_schema = ?",
+            [table.catalog, table.schema],
+        ).fetchall()
+    }
+    if relations.get(table.name) != "VIEW" or not {base_name, joined_name} <= set(relations):
+        return None
+    base = f'"{table.catalog}"."{table.schema}"."{base_name}"'
+    joined = f'"{table.catalog}"."{table.schema}"."{joined_name}"'
+    after = f"cast('{since}' as timestamp)"
+    return f"""
+        select cast(b."{date_column}" as date) as k, count(*),
+               cast(max(greatest(case when b.priced_at > {after} then b.priced_at end,
+                                 j.priced_at)) as varchar)
+        from {base} as b
+        left join (select "{key}", priced_at from {joined} where priced_at > {after}) as j
+            using ("{key}")
+        group by k"""
 
 
 def _key(value: object) -> str:

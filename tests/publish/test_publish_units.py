@@ -215,3 +215,49 @@ def test_duckdb_file_is_swapped_in_whole(warehouse, tmp_path):
 )
 def test_postgres_column_types(duckdb_type, expected):
     assert postgres_type(duckdb_type) == expected
+
+
+def test_the_attempts_view_is_fingerprinted_from_its_tables_with_the_same_days(tmp_path):
+    """Where mart_request_attempts is the view over the attempts and their requests (as dbt builds
+    it), an hourly refresh reads the two tables, not the join: the same days are rewritten."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema marts")
+        con.execute("""
+            create table marts.fct_llm_attempts as
+            select 'r' || (i // 2) as request_id, i % 2 + 1 as attempt,
+                   timestamp '2026-11-01 23:00' + to_days(i) as event_at,
+                   timestamp '2026-11-20 10:00' as priced_at
+            from range(6) t(i)
+        """)
+        con.execute("""
+            create table marts.fct_llm_requests as
+            select distinct request_id, timestamp '2026-11-20 10:00' as priced_at
+            from marts.fct_llm_attempts
+        """)
+        con.execute("""
+            create view marts.mart_request_attempts as
+            select a.request_id, a.attempt, a.event_at, a.priced_at,
+                   r.priced_at as request_priced_at
+            from marts.fct_llm_attempts a join marts.fct_llm_requests r using (request_id)
+        """)
+    store = tmp_path / "store"
+    first = refresh_snapshot(path, store)
+    assert first.row_counts()["mart_request_attempts"] == 6
+    with duckdb.connect(str(path)) as con:
+        # Request r1's retry re-priced: both of its attempts' days (11-03, 11-04) change.
+        con.execute(
+            "update marts.fct_llm_requests set priced_at = timestamp '2026-11-20 11:00' "
+            "where request_id = 'r1'"
+        )
+        con.execute(
+            "insert into marts.fct_llm_attempts values "
+            "('r9', 1, timestamp '2026-11-30 08:00', timestamp '2026-11-20 11:00')"
+        )
+        con.execute(
+            "insert into marts.fct_llm_requests values ('r9', timestamp '2026-11-20 11:00')"
+        )
+    second = refresh_snapshot(path, store)
+    assert second.written["mart_request_attempts"] == ["2026-11-03", "2026-11-04", "2026-11-30"]
+    assert second.row_counts()["mart_request_attempts"] == 7
+    assert refresh_snapshot(path, store).written == {}
