@@ -91,3 +91,14 @@ def test_settings_are_read_from_the_environment_in_three_places_at_most():
         "orchestration/definitions.py",
         "orchestration/defs/resources.py",
     ]
+
+
+def test_no_module_of_the_packages_users_import_outgrows_one_job():
+    """A module past 400 lines holds more than one job (docs/architecture.md): split it."""
+    long = {
+        str(path.relative_to(REPO)): n
+        for folder in ("ingestion", "orchestration")
+        for path in (REPO / folder).rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 400
+    }
+    assert long == {}
