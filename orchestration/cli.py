@@ -101,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
     run.add_argument(
         "--daily",
         action="store_true",
-        help="also rebuild the once-a-day work (rankings, FOCUS, chargeback, forecast) if built today",
+        help="also rebuild the once-a-day work (rankings, FOCUS, chargeback, day-partitioned marts, "
+        "forecast) if built today",
     )
     run.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     demo = sub.add_parser(

@@ -2,13 +2,15 @@
 its date column (one file for a table without one), listed by a manifest. The DuckDB file, the
 Parquet exports and PostgreSQL are all published from it.
 
-A refresh fingerprints each day of each table in the warehouse (its rows, and its newest
-`priced_at` or, for a table without one, a hash of its rows) and writes only the days whose
-fingerprint changed, so an hourly publish costs what the hour changed, not the whole history.
-Files are never rewritten in place: a changed day gets a new file, and the manifest (replaced
-atomically) names the files of the current version. Files a newer version replaced stay on disk
-for `retain_seconds`, so a reader of the previous version (a BI tool holding the old DuckDB file
-open) keeps reading them.
+A refresh fingerprints each day of each table in the warehouse (fingerprints.py) and writes only
+the days whose fingerprint changed, so an hourly publish costs what the hour changed, not the
+whole history. The newest day, when it only gained rows (an hour of new events), gets those rows
+as one more file instead of being rewritten: at 10 M events a day holds ~120 K attempts and an
+hour ~7 K. It is rewritten as one file once it holds MAX_PART_FILES files or a newer day exists
+(the first run after midnight), or when any of its rows changed. Files are never rewritten in
+place: the manifest (replaced atomically) names the files of the current version. Files a newer
+version replaced stay on disk for `retain_seconds`, so a reader of the previous version (a BI
+tool holding the old DuckDB file open) keeps reading them.
 """
 
 from __future__ import annotations
@@ -23,25 +25,24 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish.catalog import (
-    JOINED_STAMPS,
-    PublishedTable,
-    attach_warehouse,
-    published_tables,
+from orchestration.publish.catalog import PublishedTable, attach_warehouse, published_tables
+from orchestration.publish.fingerprints import (
+    NO_DATE,
+    WHOLE,
+    Fingerprint,
+    stamp_sql,
+    table_fingerprints,
 )
 
 MANIFEST = "manifest.json"
 # Bump when the files' layout changes: a manifest of another format is rebuilt from scratch.
 FORMAT = 1
-# Key of a table published as a single file (no date column, or no rows).
-WHOLE = "all"
-# Key of the rows whose date is NULL.
-NO_DATE = "null"
 DEFAULT_RETAIN_SECONDS = 24 * 3600
 LOOKUP_ROW_GROUP_ROWS = 20_000
 PARTITION_FLUSH_ROWS = 65_536
-# Columns stamped with the start of the dbt run that wrote the row (its figures' newest source).
-STAMP_COLUMNS = ("priced_at", "request_priced_at")
+# The newest day takes each hour's new rows as one more file (see _only_added); past this many
+# files it is rewritten whole, and a day that is no longer the newest is rewritten as one file.
+MAX_PART_FILES = 24
 
 
 @dataclass
@@ -166,11 +167,11 @@ def refresh_snapshot(
     try:
         for table in published_tables(con):
             old = previous.tables.get(table.name)
-            snapshot, changed = _refresh_table(con, store, table, old, version)
+            snapshot, changed, rows = _refresh_table(con, store, table, old, version)
             current.tables[table.name] = snapshot
             if changed:
                 written[table.name] = changed
-                rows_written += sum(snapshot.parts[k].rows for k in changed)
+                rows_written += rows
     finally:
         con.close()
 
@@ -197,111 +198,75 @@ def _refresh_table(
     table: PublishedTable,
     old: TableSnapshot | None,
     version: int,
-) -> tuple[TableSnapshot, list[str]]:
+) -> tuple[TableSnapshot, list[str], int]:
+    """The table's new snapshot, the parts written, and the rows written."""
     columns = [list(c) for c in table.columns]
     date_column = table.date_column
     same_shape = old is not None and old.columns == columns and old.date_column == date_column
-    fingerprints, watermark = _fingerprints(con, table, date_column, old if same_shape else None)
+    since = old.watermark if same_shape else ""
+    kept = {k: p.marker for k, p in old.parts.items()} if same_shape and since else {}
+    fingerprints, watermark = table_fingerprints(con, table, since, kept)
     if not fingerprints:  # a dated table without rows: one empty file keeps its columns
-        fingerprints = {WHOLE: (0, "")}
+        fingerprints = {WHOLE: Fingerprint(0, "")}
+    days = [k for k in fingerprints if k not in (WHOLE, NO_DATE)]
+    newest = max(days) if days else None
     parts: dict[str, Part] = {}
-    changed = []
-    for key, (rows, marker) in sorted(fingerprints.items()):
+    rewritten, appended = [], []
+    for key, print_ in sorted(fingerprints.items()):
         before = old.parts.get(key) if same_shape else None
-        if before is not None and (before.rows, before.marker) == (rows, marker):
-            parts[key] = before
+        if before is None:
+            rewritten.append(key)
+        elif (before.rows, before.marker) == (print_.rows, print_.marker):
+            if len(before.files) > 1 and key != newest:
+                rewritten.append(key)  # a day no longer the newest: its hours become one file
+            else:
+                parts[key] = before
+                continue
+        elif key == newest and _only_added(before, print_):
+            appended.append(key)
         else:
-            changed.append(key)
-            parts[key] = Part(rows, marker, [])
-    if changed:
-        files = _write_parts(
-            con, store, table, date_column, changed, len(changed) == len(parts), version
-        )
-        for key in changed:
+            rewritten.append(key)
+        parts[key] = Part(print_.rows, print_.marker, [])
+    rows_written = 0
+    if rewritten:
+        everything = len(rewritten) == len(parts) and not appended
+        files = _write_parts(con, store, table, date_column, rewritten, everything, version)
+        for key in rewritten:
             parts[key].files = files.get(key, [])
-            if not parts[key].files:
-                raise RuntimeError(f"publishing {table.name}: no file was written for {key}")
+            rows_written += parts[key].rows
+    for key in appended:  # one key: the newest day
+        added, count = _write_added_rows(con, store, table, key, old.watermark, version)
+        if count != fingerprints[key].newer:  # the fingerprint and the write disagree
+            raise RuntimeError(
+                f"publishing {table.name}: {count} rows added to {key}, "
+                f"{fingerprints[key].newer} expected"
+            )
+        parts[key].files = old.parts[key].files + [added]
+        rows_written += count
+    for key in rewritten + appended:
+        if not parts[key].files:
+            raise RuntimeError(f"publishing {table.name}: no file was written for {key}")
     snapshot = TableSnapshot(
         table.name, columns, date_column, table.lookup_column, parts, watermark
     )
-    return snapshot, changed
+    return snapshot, rewritten + appended, rows_written
+
+
+def _only_added(before: Part, now: Fingerprint) -> bool:
+    """True when the part kept every row it had and only gained rows stamped since the last
+    refresh (an hour of new events): those go to one more file of the part. A row a run rewrote
+    carries the new stamp and a deleted one is missing from the older rows, so either makes the
+    older rows fewer than the part had; then the part is rewritten whole."""
+    return (
+        now.newer is not None
+        and now.newer > 0
+        and now.rows - now.newer == before.rows
+        and len(before.files) < MAX_PART_FILES
+    )
 
 
 def _day_key(column: str) -> str:
     return f"""coalesce(strftime("{column}", '%Y-%m-%d'), '{NO_DATE}')"""
-
-
-def _fingerprints(
-    con: duckdb.DuckDBPyConnection,
-    table: PublishedTable,
-    date_column: str | None,
-    old: TableSnapshot | None,
-) -> tuple[dict[str, tuple[int, str]], str]:
-    """Rows and change marker per part, and the table's newest stamp.
-
-    The marker is the part's newest stamp (`priced_at`, and `request_priced_at` where a row also
-    shows its request's figures): every row a dbt run writes carries its run's start. Parts
-    without a row newer than the last refresh's newest keep their marker. Without a stamp, a
-    hash of the part's rows. A part that lost rows shows in its count."""
-    names = [name for name, _ in table.columns]
-    day = f'cast("{date_column}" as date)' if date_column else f"'{WHOLE}'"
-    stamps = [f'"{name}"' for name in STAMP_COLUMNS if name in names]
-    if not stamps:
-        hashed = ", ".join(f'"{name}"' for name in names)
-        rows = con.execute(
-            f"select {day} as k, count(*), cast(sum(cast(hash({hashed}) as hugeint)) as varchar)"
-            f" from {table.source} group by k"
-        ).fetchall()
-        return {_key(k): (n, m or "") for k, n, m in rows}, ""
-    stamp = f"greatest({', '.join(stamps)})" if len(stamps) > 1 else stamps[0]
-    since = old.watermark if old else ""
-    newer = f"case when {stamp} > cast('{since}' as timestamp) then {stamp} end" if since else stamp
-    sql = (
-        f"select {day} as k, count(*), cast(max({newer}) as varchar) from {table.source} group by k"
-    )
-    if since and date_column and table.name in JOINED_STAMPS:
-        sql = _joined_stamps_sql(con, table, date_column, since) or sql
-    rows = con.execute(sql).fetchall()
-    kept = {k: p.marker for k, p in old.parts.items()} if old and since else {}
-    fingerprints = {_key(k): (n, m or kept.get(_key(k), "")) for k, n, m in rows}
-    watermark = max([since, *(m for _, _, m in rows if m)])
-    return fingerprints, watermark
-
-
-def _joined_stamps_sql(
-    con: duckdb.DuckDBPyConnection, table: PublishedTable, date_column: str, since: str
-) -> str | None:
-    """The fingerprint query of a view of JOINED_STAMPS from its two tables: the base's rows
-    per day, the newest of the base's stamp and the joined rows' stamp, counting only stamps
-    after `since`. None when the view is not over those tables here (then the view is read)."""
-    base_name, joined_name, key = JOINED_STAMPS[table.name]
-    relations = {
-        name: kind
-        for name, kind in con.execute(
-            "select table_name, table_type from information_schema.tables "
-            "where table_catalog = ? and table_schema = ?",
-            [table.catalog, table.schema],
-        ).fetchall()
-    }
-    if relations.get(table.name) != "VIEW" or not {base_name, joined_name} <= set(relations):
-        return None
-    base = f'"{table.catalog}"."{table.schema}"."{base_name}"'
-    joined = f'"{table.catalog}"."{table.schema}"."{joined_name}"'
-    after = f"cast('{since}' as timestamp)"
-    return f"""
-        select cast(b."{date_column}" as date) as k, count(*),
-               cast(max(greatest(case when b.priced_at > {after} then b.priced_at end,
-                                 j.priced_at)) as varchar)
-        from {base} as b
-        left join (select "{key}", priced_at from {joined} where priced_at > {after}) as j
-            using ("{key}")
-        group by k"""
-
-
-def _key(value: object) -> str:
-    if value is None:
-        return NO_DATE
-    return value if isinstance(value, str) else value.isoformat()
 
 
 def _write_parts(
@@ -359,6 +324,35 @@ def _write_parts(
         return files
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_added_rows(
+    con: duckdb.DuckDBPyConnection,
+    store: Path,
+    table: PublishedTable,
+    day: str,
+    since: str,
+    version: int,
+) -> tuple[str, int]:
+    """Write the rows of `day` stamped after `since` as one more file of the day; the file and
+    its row count."""
+    date_column = table.date_column
+    column_type = dict(table.columns)[date_column]
+    relative = Path("data") / table.name / f"{day}-v{version}-added.parquet"
+    order, options = "", ""
+    if table.lookup_column:
+        order = f'order by "{table.lookup_column}"'
+        options = f", row_group_size {LOOKUP_ROW_GROUP_ROWS}"
+    (store / relative).parent.mkdir(parents=True, exist_ok=True)
+    (count,) = con.execute(
+        f"""copy (select * from {table.source}
+                  where "{date_column}" >= cast('{day}' as {column_type})
+                      and "{date_column}" < cast(cast('{day}' as date) + 1 as {column_type})
+                      and {stamp_sql(table)} > cast('{since}' as timestamp)
+                  {order})
+            to '{_quote(str(store / relative))}' (format parquet{options})"""
+    ).fetchone()
+    return str(relative), count
 
 
 def _remove_dead_files(store: Path, manifest: Manifest) -> None:

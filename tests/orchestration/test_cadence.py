@@ -16,6 +16,8 @@ HOURLY = dg.AssetKey(["marts", "agg_usage_hourly"])
 def test_the_daily_marts_are_the_whole_history_rebuilds():
     names = {k.path[-1] for k in daily_mart_keys()}
     assert {"focus_llm_costs", "mart_feature_ranking", "mart_chargeback_monthly"} <= names
+    # The day-partitioned breakdowns: their own dbt invocation, once a day.
+    assert {"mart_cache_savings", "mart_key_source_split", "mart_action_type_breakdown"} <= names
     # Incremental marts, and what the hourly anomaly scan reads, stay hourly.
     assert not names & {"agg_usage_hourly", "fct_llm_requests", "mart_cost_change_drivers"}
 
