@@ -228,28 +228,27 @@ def _refresh_table(
             rewritten.append(key)
         parts[key] = Part(print_.rows, print_.marker, [])
     rows_written = 0
+    for key in appended:  # one key: the newest day
+        added, count = _write_added_rows(con, store, table, key, old.watermark, version)
+        if count == fingerprints[key].newer:
+            parts[key].files = old.parts[key].files + [added]
+            rows_written += count
+        else:  # the fingerprint and the view's rows disagree: the day is written whole instead
+            (store / added).unlink(missing_ok=True)
+            rewritten.append(key)
     if rewritten:
-        everything = len(rewritten) == len(parts) and not appended
+        everything = len(rewritten) == len(parts)
         files = _write_parts(con, store, table, date_column, rewritten, everything, version)
         for key in rewritten:
             parts[key].files = files.get(key, [])
             rows_written += parts[key].rows
-    for key in appended:  # one key: the newest day
-        added, count = _write_added_rows(con, store, table, key, old.watermark, version)
-        if count != fingerprints[key].newer:  # the fingerprint and the write disagree
-            raise RuntimeError(
-                f"publishing {table.name}: {count} rows added to {key}, "
-                f"{fingerprints[key].newer} expected"
-            )
-        parts[key].files = old.parts[key].files + [added]
-        rows_written += count
-    for key in rewritten + appended:
+    for key in parts:
         if not parts[key].files:
             raise RuntimeError(f"publishing {table.name}: no file was written for {key}")
     snapshot = TableSnapshot(
         table.name, columns, date_column, table.lookup_column, parts, watermark
     )
-    return snapshot, rewritten + appended, rows_written
+    return snapshot, sorted(set(rewritten + appended)), rows_written
 
 
 def _only_added(before: Part, now: Fingerprint) -> bool:

@@ -198,3 +198,24 @@ def test_rows_added_to_the_attempts_view_are_counted_from_its_tables(tmp_path):
         assert sorted(con.execute(third.select_sql("mart_request_attempts")).fetchall()) == sorted(
             con.execute("select * from wh.marts.mart_request_attempts").fetchall()
         )
+
+
+def test_added_rows_that_disagree_with_the_fingerprint_rewrite_the_day(
+    warehouse, tmp_path, monkeypatch
+):
+    """A safeguard: if the rows written for the hour are not the rows the fingerprint counted,
+    the day is written whole instead of keeping a file that may miss or repeat rows."""
+    store = tmp_path / "store"
+    refresh_snapshot(warehouse, store)
+    written = snapshot_module._write_added_rows
+
+    def miscounted(*args, **kwargs):
+        relative, count = written(*args, **kwargs)
+        return relative, count + 1
+
+    monkeypatch.setattr(snapshot_module, "_write_added_rows", miscounted)
+    add_hour(warehouse, "2026-11-03 23:00", "2026-11-20 11:00")
+    second = refresh_snapshot(warehouse, store)
+    assert len(files_of(second, "2026-11-03")) == 1 and second.rows_written == 15
+    assert not list((store / "data" / TABLE).glob("*added*"))
+    assert_reads_back(second, warehouse, tmp_path)
