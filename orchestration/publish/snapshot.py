@@ -294,20 +294,10 @@ def _write_parts(
         where = f"where {key} in ({listed})"
         days = sorted(k for k in keys if k != NO_DATE)
         if days and NO_DATE not in keys:
-            # A range on the column itself lets the scan skip row groups by their min/max.
-            column_type = dict(table.columns)[date_column]
-            where += (
-                f""" and "{date_column}" >= cast('{days[0]}' as {column_type})"""
-                f""" and "{date_column}" < cast(cast('{days[-1]}' as date) + 1 as {column_type})"""
-            )
+            where += f" and {_day_range(table, days[0], days[-1])}"
     staging = store / ".staging" / uuid.uuid4().hex
     staging.parent.mkdir(exist_ok=True)
-    order, options = "", ""
-    if table.lookup_column:
-        # Drill-down tables are read one request at a time: sorted by it, in small row groups,
-        # a lookup reads one row group per file (the others are skipped by their min/max).
-        order = f'order by __part, "{table.lookup_column}"'
-        options = f", row_group_size {LOOKUP_ROW_GROUP_ROWS}"
+    order, options = _lookup_layout(table, "__part, ")
     try:
         con.execute(
             f"""copy (select *, {key} as __part from {table.source} {where} {order})
@@ -335,23 +325,36 @@ def _write_added_rows(
 ) -> tuple[str, int]:
     """Write the rows of `day` stamped after `since` as one more file of the day; the file and
     its row count."""
-    date_column = table.date_column
-    column_type = dict(table.columns)[date_column]
     relative = Path("data") / table.name / f"{day}-v{version}-added.parquet"
-    order, options = "", ""
-    if table.lookup_column:
-        order = f'order by "{table.lookup_column}"'
-        options = f", row_group_size {LOOKUP_ROW_GROUP_ROWS}"
+    order, options = _lookup_layout(table)
     (store / relative).parent.mkdir(parents=True, exist_ok=True)
     (count,) = con.execute(
         f"""copy (select * from {table.source}
-                  where "{date_column}" >= cast('{day}' as {column_type})
-                      and "{date_column}" < cast(cast('{day}' as date) + 1 as {column_type})
+                  where {_day_range(table, day, day)}
                       and {stamp_sql(table)} > cast('{since}' as timestamp)
                   {order})
             to '{_quote(str(store / relative))}' (format parquet{options})"""
     ).fetchone()
     return str(relative), count
+
+
+def _day_range(table: PublishedTable, first: str, last: str) -> str:
+    """The days first..last as a range on the date column itself: the scan skips row groups by
+    their min/max."""
+    column, column_type = table.date_column, dict(table.columns)[table.date_column]
+    return (
+        f""""{column}" >= cast('{first}' as {column_type})"""
+        f""" and "{column}" < cast(cast('{last}' as date) + 1 as {column_type})"""
+    )
+
+
+def _lookup_layout(table: PublishedTable, first: str = "") -> tuple[str, str]:
+    """ORDER BY and COPY options of a file of `table`. Drill-down tables are read one request at
+    a time: sorted by it (after `first`), in small row groups, a lookup reads one row group per
+    file (the others are skipped by their min/max)."""
+    if not table.lookup_column:
+        return "", ""
+    return f'order by {first}"{table.lookup_column}"', f", row_group_size {LOOKUP_ROW_GROUP_ROWS}"
 
 
 def _remove_dead_files(store: Path, manifest: Manifest) -> None:
