@@ -84,9 +84,10 @@ def _label(process: psutil.Process) -> str:
     text = " ".join(args)
     if "--in-process" in args:
         return "run (dagster, ingest, publish)"
-    if "/dbt " in text or text.endswith("/dbt") or " dbt." in text:
+    script = Path(args[1] if len(args) > 1 else "").name
+    if script in ("dbt", "tokenlake-dbt") or "/dbt " in text or " dbt." in text:
         return "dbt"
-    if Path(args[1] if len(args) > 1 else "").name == "tokenlake":
+    if script == "tokenlake":
         return "supervisor"
     return Path(args[0]).name if args else "?"
 

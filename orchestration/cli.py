@@ -23,6 +23,7 @@ from orchestration.headless import (
     run_pipeline,
 )
 from orchestration.preflight import check_configuration
+from orchestration.quick_exit import run_then_quick_exit
 from orchestration.settings import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -139,7 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--events", type=int, default=DEFAULT_DEMO_EVENTS)
     gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
     args = parser.parse_args(argv)
+    if args.command == "run" and args.in_process:
+        # The supervisor's child: the run is recorded and every connection closed when it
+        # returns, so the interpreter's clean-up (about a second) is skipped.
+        run_then_quick_exit(lambda: _main(args))
+    _main(args)
 
+
+def _main(args: argparse.Namespace) -> None:
     try:
         sys.exit(_dispatch(args))
     except ConfigError as exc:
@@ -159,9 +167,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     if args.command == "run":
         if args.in_process:  # the child of the supervisor below
+            # Checked here, not in the supervisor: it imports what the run imports anyway.
+            check_configuration(settings)
             return run_in_process(settings, args.job, args.daily)
-        check_configuration(settings)
-        prepare_state(settings)
         child = [sys.executable, "-m", "orchestration.cli", "run", "--job", args.job]
         child += ["--in-process", *(["--debug"] if args.debug else [])]
         child += ["--daily"] if args.daily else []

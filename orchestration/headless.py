@@ -190,5 +190,7 @@ def recover_runs_of_dead_processes(settings: Settings) -> None:
 
     from orchestration.run_guard import recover_dead_runs
 
+    if not (settings.dagster_home / "dagster.yaml").exists():  # the run never got that far
+        return
     with DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         recover_dead_runs(instance)

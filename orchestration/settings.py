@@ -16,8 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 # Re-exported: orchestration imports it from here.
 from ingestion.redaction import redact_url as redact_url
-from ingestion.usage_logs.formats import AUTO, BUILT_IN, CONTRACT
-from ingestion.usage_logs.otlp import OtelOptions
+from ingestion.usage_logs.reader_options import AUTO, BUILT_IN, CONTRACT, OtelOptions
 from orchestration.dimensions import CustomDimension, parse_custom_dimensions
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -102,3 +102,20 @@ def test_no_module_of_the_packages_users_import_outgrows_one_job():
         if (n := len(path.read_text().splitlines())) > 400
     }
     assert long == {}
+
+
+def test_the_run_supervisor_and_the_dbt_command_load_no_engine_they_do_not_use():
+    """The `tokenlake run` parent stays small for the whole run (it only waits for its child),
+    and `tokenlake-dbt` adds nothing to dbt's own start: neither loads Arrow, DuckDB, dlt or
+    Dagster (the parent's share of the run's memory was 143 MiB when its settings loaded them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orchestration.cli, orchestration.dbt_process\n"
+        "print(' '.join(sorted({'pyarrow', 'duckdb', 'dlt', 'dagster'} & set(sys.modules))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == ""

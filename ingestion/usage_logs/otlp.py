@@ -6,11 +6,11 @@ and quarantine as JSONL records. Current and older semantic-convention names are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from ingestion.usage_logs.reader_options import OtelOptions
 
 # OTLP export lines are recognised by their key, everything else is a plain usage record.
 # An ExportTraceServiceRequest has one field, so the key opens the object: an anchored test is cheap.
@@ -80,17 +80,6 @@ CACHE_ATTRIBUTES = (
     "gen_ai.usage.cache_creation.input_tokens",
     "gen_ai.usage.cache_creation_input_tokens",
 )
-
-
-@dataclass(frozen=True)
-class OtelOptions:
-    """Where a span's tenant is (TOKENLAKE_OTEL_TENANT_ATTRIBUTES: attribute names, span before
-    resource), and the tenant of a span that has none (TOKENLAKE_OTEL_DEFAULT_TENANT; empty:
-    such spans are quarantined). A defaulted tenant is flagged in extra_fields
-    (`tenant_defaulted`)."""
-
-    tenant_attributes: tuple[str, ...] = ("tenant.id", "tenant_id")
-    default_tenant: str = "unattributed"
 
 
 def spans_sql(options: OtelOptions) -> str:

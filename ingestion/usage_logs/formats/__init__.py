@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -19,17 +18,13 @@ import pyarrow.compute as pc
 
 from ingestion.usage_logs.formats.mapping import LogMapping, MappingError
 from ingestion.usage_logs.otlp import OtelOptions
+from ingestion.usage_logs.reader_options import AUTO, BUILT_IN, CONTRACT, FORMATS_DIR
 
 __all__ = ["AUTO", "BUILT_IN", "CONTRACT", "LogFormats", "LogMapping", "MappingError", "built_in"]
 
-HERE = Path(__file__).resolve().parent
-BUILT_IN = tuple(sorted(p.stem for p in HERE.glob("*.yaml")))
-# Values of TOKENLAKE_LOGS_FORMAT besides a built-in name.
-AUTO, CONTRACT = "auto", "contract"
-
 
 def built_in(name: str) -> LogMapping:
-    return LogMapping.from_yaml(HERE / f"{name}.yaml")
+    return LogMapping.from_yaml(FORMATS_DIR / f"{name}.yaml")
 
 
 @dataclass(frozen=True)
