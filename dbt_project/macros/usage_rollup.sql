@@ -75,30 +75,81 @@ group by {{ group_by }}
 
 {#
   A whole incremental rollup of fct_llm_attempts by `grain` ('hour' or 'day') into the column
-  `bucket`: on an incremental run only the buckets from buckets_to_rebuild() are read again.
+  `bucket`: on an incremental run only the buckets from buckets_to_rebuild() are read again. A
+  `chunked` rollup's first build (or --full-refresh) creates the table empty and fills it in
+  chunks of days (insert_rollup_chunks(), its post-hook).
 #}
-{% macro incremental_usage_rollup(grain, bucket) -%}
-{%- set bucket_type = 'date' if grain == 'day' else dbt.type_timestamp() -%}
-{%- set bucket_of_event = rollup_bucket(grain, 'event_at') -%}
-{%- set incremental = is_incremental_with('priced_at') %}
-with
-{% if incremental %}
-rebuild as (
+{% macro incremental_usage_rollup(grain, bucket, chunked=false) -%}
+{%- if is_incremental_with('priced_at') %}
+with rebuild as (
     {{ buckets_to_rebuild(grain, bucket) }}
 ),
-{% endif %}
+{{ rollup_of_attempts(grain, bucket,
+    "event_at >= (select min(bucket) from rebuild) and " ~ rollup_bucket(grain, 'event_at')
+    ~ " in (select cast(bucket as " ~ rollup_bucket_type(grain) ~ ") from rebuild)") }}
+{%- elif chunked and builds_in_chunks() %}
+with {{ rollup_of_attempts(grain, bucket, '1 = 0', ordered=false) }}
+{%- else %}
+with {{ rollup_of_attempts(grain, bucket) }}
+{%- endif %}
+{%- endmacro %}
 
+{#
+  The CTE `attempts` (those matching `condition`, SQL; none: all) and their rollup, in bucket
+  order if `ordered`; the caller opens the WITH clause.
+#}
+{% macro rollup_of_attempts(grain, bucket, condition=none, ordered=true) -%}
 attempts as (
-    select *, {{ bucket_of_event }} as {{ bucket }}
+    select *, {{ rollup_bucket(grain, 'event_at') }} as {{ bucket }}
     from {{ ref('fct_llm_attempts') }}
-    {% if incremental %}
-    where event_at >= (select min(bucket) from rebuild)
-        and {{ bucket_of_event }} in (select cast(bucket as {{ bucket_type }}) from rebuild)
-    {% endif %}
+    {%- if condition %}
+    where {{ condition }}
+    {%- endif %}
 )
 
 {{ usage_rollup(bucket) }}
+{%- if ordered %}
 -- Stored in bucket order: a dashboard's "last 7 days" reads only the newest blocks of the table
 -- (DuckDB skips the others by their min/max); incremental runs append newer buckets at the end.
 order by {{ bucket }}
+{%- endif %}
+{%- endmacro %}
+
+{% macro rollup_bucket_type(grain) -%}
+    {{ return('date' if grain == 'day' else dbt.type_timestamp()) }}
+{%- endmacro %}
+
+{#
+  A rollup's first build (or --full-refresh) in chunks of days. Every rollup group lies within
+  one day, so rolling up each chunk of days and appending it gives the rows of one pass over all
+  attempts; but each chunk's windows and groups fit in memory. In one pass, the 10 M-event build
+  spilled its 9 M groups to disk and took minutes. Not on Spark, which spreads one pass out.
+  The chunks are appended in time order, so the table stays clustered by week (a dashboard's
+  recent days still skip the older blocks), without ORDER BY: in DuckDB 2.0.0, ORDER BY INSERTs
+  of more than a row group into a table created in the same transaction can leave the rows
+  invisible to a later CREATE TABLE AS in the same process (the daily rollup by tenant was built
+  empty from them; tests/dbt/test_duckdb_behaviour.py). Week clustering makes each hourly run's
+  rebuild read a few more blocks, so only the hourly rollup, whose 9 M groups at 10 M events
+  spilled, is chunked; the daily one (4 M groups) is built in one ordered pass.
+#}
+{% macro builds_in_chunks() -%}
+    {{ return(target.type != 'spark' and not is_incremental()) }}
+{%- endmacro %}
+
+{# Post-hook of a chunked rollup: on a first build, its chunks of var rollup_build_chunk_days days. #}
+{% macro insert_rollup_chunks(grain, bucket) -%}
+{%- if execute and builds_in_chunks() -%}
+    {%- set span = run_query("select min(event_at), max(event_at) from " ~ ref('fct_llm_attempts')) -%}
+    {%- set first, last = span.columns[0].values()[0], span.columns[1].values()[0] -%}
+    {%- if first is not none -%}
+        {%- set step = modules.datetime.timedelta(days=var('rollup_build_chunk_days')) -%}
+        {%- set start = modules.datetime.datetime(first.year, first.month, first.day) -%}
+        {%- for _ in range(((last - start) / step) | int + 1) -%}
+            {%- set chunk_start = start + step * loop.index0 -%}
+            {%- set condition = "event_at >= " ~ timestamp_literal(chunk_start)
+                ~ " and event_at < " ~ timestamp_literal(chunk_start + step) -%}
+            {%- do run_query("insert into " ~ this ~ " with " ~ rollup_of_attempts(grain, bucket, condition)) -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endif -%}
 {%- endmacro %}

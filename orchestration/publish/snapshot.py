@@ -25,12 +25,12 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.publish import part_files
 from orchestration.publish.catalog import PublishedTable, attach_warehouse, published_tables
 from orchestration.publish.fingerprints import (
     NO_DATE,
     WHOLE,
     Fingerprint,
-    stamp_sql,
     table_fingerprints,
 )
 
@@ -38,8 +38,6 @@ MANIFEST = "manifest.json"
 # Bump when the files' layout changes: a manifest of another format is rebuilt from scratch.
 FORMAT = 1
 DEFAULT_RETAIN_SECONDS = 24 * 3600
-LOOKUP_ROW_GROUP_ROWS = 20_000
-PARTITION_FLUSH_ROWS = 65_536
 # The newest day takes each hour's new rows as one more file (see _only_added); past this many
 # files it is rewritten whole, and a day that is no longer the newest is rewritten as one file.
 MAX_PART_FILES = 24
@@ -73,7 +71,7 @@ class TableSnapshot:
         (Parquet has no HUGEINT, say: the cast restores it)."""
         chosen = sorted(self.parts) if keys is None else sorted(keys)
         files = [str(store / f) for k in chosen for f in self.parts[k].files]
-        listed = ", ".join(f"'{_quote(f)}'" for f in files)
+        listed = ", ".join(f"'{part_files.quote(f)}'" for f in files)
         columns = ", ".join(
             f'cast("{name}" as {type_}) as "{name}"' for name, type_ in self.columns
         )
@@ -163,7 +161,7 @@ def refresh_snapshot(
     con = attach_warehouse(warehouse, memory_limit=memory_limit, temp_directory=temp_directory)
     # A partitioned write buffers rows per day until this many: with a year of days open at once
     # (a first publish), the default (~500 K rows a day) held 17 GB at 10 M events.
-    con.execute(f"set partitioned_write_flush_threshold = {PARTITION_FLUSH_ROWS}")
+    con.execute(f"set partitioned_write_flush_threshold = {part_files.PARTITION_FLUSH_ROWS}")
     try:
         for table in published_tables(con):
             old = previous.tables.get(table.name)
@@ -229,7 +227,7 @@ def _refresh_table(
         parts[key] = Part(print_.rows, print_.marker, [])
     rows_written = 0
     for key in appended:  # one key: the newest day
-        added, count = _write_added_rows(con, store, table, key, old.watermark, version)
+        added, count = part_files.write_added_rows(con, store, table, key, old.watermark, version)
         if count == fingerprints[key].newer:
             parts[key].files = old.parts[key].files + [added]
             rows_written += count
@@ -238,7 +236,7 @@ def _refresh_table(
             rewritten.append(key)
     if rewritten:
         everything = len(rewritten) == len(parts)
-        files = _write_parts(con, store, table, date_column, rewritten, everything, version)
+        files = part_files.write_parts(con, store, table, rewritten, everything, version)
         for key in rewritten:
             parts[key].files = files.get(key, [])
             rows_written += parts[key].rows
@@ -264,99 +262,6 @@ def _only_added(before: Part, now: Fingerprint) -> bool:
     )
 
 
-def _day_key(column: str) -> str:
-    return f"""coalesce(strftime("{column}", '%Y-%m-%d'), '{NO_DATE}')"""
-
-
-def _write_parts(
-    con: duckdb.DuckDBPyConnection,
-    store: Path,
-    table: PublishedTable,
-    date_column: str | None,
-    keys: list[str],
-    everything: bool,
-    version: int,
-) -> dict[str, list[str]]:
-    """Write the parts `keys` of `table` (one COPY for all of them); their files by key."""
-    folder = Path("data") / table.name
-    (store / folder).mkdir(parents=True, exist_ok=True)
-    if date_column is None or keys == [WHOLE]:
-        relative = folder / f"{WHOLE}-v{version}.parquet"
-        con.execute(
-            f"copy (select * from {table.source}) to '{_quote(str(store / relative))}' (format parquet)"
-        )
-        return {WHOLE: [str(relative)]}
-
-    key = _day_key(date_column)
-    where = ""
-    if not everything:
-        listed = ", ".join(f"'{k}'" for k in keys)
-        where = f"where {key} in ({listed})"
-        days = sorted(k for k in keys if k != NO_DATE)
-        if days and NO_DATE not in keys:
-            where += f" and {_day_range(table, days[0], days[-1])}"
-    staging = store / ".staging" / uuid.uuid4().hex
-    staging.parent.mkdir(exist_ok=True)
-    order, options = _lookup_layout(table, "__part, ")
-    try:
-        con.execute(
-            f"""copy (select *, {key} as __part from {table.source} {where} {order})
-                to '{_quote(str(staging))}' (format parquet, partition_by (__part),
-                                             filename_pattern 'data_{{i}}'{options})"""
-        )
-        files: dict[str, list[str]] = {}
-        for written in sorted(staging.glob("__part=*/*.parquet")):
-            part = written.parent.name.removeprefix("__part=")
-            relative = folder / f"{part}-v{version}-{len(files.get(part, []))}.parquet"
-            written.rename(store / relative)
-            files.setdefault(part, []).append(str(relative))
-        return files
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _write_added_rows(
-    con: duckdb.DuckDBPyConnection,
-    store: Path,
-    table: PublishedTable,
-    day: str,
-    since: str,
-    version: int,
-) -> tuple[str, int]:
-    """Write the rows of `day` stamped after `since` as one more file of the day; the file and
-    its row count."""
-    relative = Path("data") / table.name / f"{day}-v{version}-added.parquet"
-    order, options = _lookup_layout(table)
-    (store / relative).parent.mkdir(parents=True, exist_ok=True)
-    (count,) = con.execute(
-        f"""copy (select * from {table.source}
-                  where {_day_range(table, day, day)}
-                      and {stamp_sql(table)} > cast('{since}' as timestamp)
-                  {order})
-            to '{_quote(str(store / relative))}' (format parquet{options})"""
-    ).fetchone()
-    return str(relative), count
-
-
-def _day_range(table: PublishedTable, first: str, last: str) -> str:
-    """The days first..last as a range on the date column itself: the scan skips row groups by
-    their min/max."""
-    column, column_type = table.date_column, dict(table.columns)[table.date_column]
-    return (
-        f""""{column}" >= cast('{first}' as {column_type})"""
-        f""" and "{column}" < cast(cast('{last}' as date) + 1 as {column_type})"""
-    )
-
-
-def _lookup_layout(table: PublishedTable, first: str = "") -> tuple[str, str]:
-    """ORDER BY and COPY options of a file of `table`. Drill-down tables are read one request at
-    a time: sorted by it (after `first`), in small row groups, a lookup reads one row group per
-    file (the others are skipped by their min/max)."""
-    if not table.lookup_column:
-        return "", ""
-    return f'order by {first}"{table.lookup_column}"', f", row_group_size {LOOKUP_ROW_GROUP_ROWS}"
-
-
 def _remove_dead_files(store: Path, manifest: Manifest) -> None:
     """Files of a refresh that died before saving its manifest (refreshes run one at a time:
     in the warehouse pool), and its staging folders."""
@@ -369,7 +274,3 @@ def _remove_dead_files(store: Path, manifest: Manifest) -> None:
         for path in data.rglob("*.parquet"):
             if str(path.relative_to(store)) not in known:
                 path.unlink()
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")

@@ -254,6 +254,38 @@ def test_rollup_latency_percentiles_match_pandas_on_the_attempts(demo):
     assert both.p95.notna().sum() > 1000
 
 
+def test_rollups_built_in_chunks_of_days_equal_one_pass_over_the_attempts(demo, tmp_path):
+    """A first build fills the hourly rollup a week of attempts at a time (each chunk's groups
+    fit in memory): the rows and their values are those of one pass (the daily rollup is one
+    pass, in bucket order)."""
+    one_pass = Warehouse(tmp_path / "one_pass")
+    one_pass.root.mkdir()
+    shutil.copyfile(demo["warehouse"].path, one_pass.path)
+    result = dbt("run", "--full-refresh", "--select", "agg_usage_hourly", "agg_usage_daily",
+                 "--vars", "{rollup_build_chunk_days: 100000}", warehouse=one_pass.path)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    log = one_pass.path.with_name("dbt-target").joinpath("dbt.log").read_text()
+    assert log.count('insert into "warehouse"."marts"."agg_usage_hourly"') == 1  # one chunk
+    assert 'insert into "warehouse"."marts"."agg_usage_daily"' not in log
+    weeks = q(demo["warehouse"], "select count(distinct date_trunc('week', usage_date)) as n "
+              "from marts.agg_usage_daily").n[0]  # fmt: skip
+    assert weeks >= 10  # the demo's build took as many chunks
+    daily = q(demo["warehouse"], "select usage_date from marts.agg_usage_daily")
+    assert daily.usage_date.is_monotonic_increasing
+    for table, bucket in (("agg_usage_hourly", "usage_hour"), ("agg_usage_daily", "usage_date")):
+        rows = f"select * exclude (priced_at) from marts.{table}"
+        chunked, whole = q(demo["warehouse"], rows), q(one_pass, rows)
+        assert len(chunked) == len(whole) > 1000
+        # Stored chunk after chunk: clustered by week, so recent days skip the older blocks.
+        day = pd.to_datetime(chunked[bucket]).dt.normalize()
+        assert ((day - day.min()).dt.days // 7).is_monotonic_increasing
+        ordered = list(chunked.columns)
+        pd.testing.assert_frame_equal(
+            chunked.sort_values(ordered, ignore_index=True, na_position="first"),
+            whole.sort_values(ordered, ignore_index=True, na_position="first"),
+        )
+
+
 def test_custom_dimensions_match_pandas_on_the_raw_events(demo):
     """environment and experiment, read by pandas from each raw event's extra fields (the
     gateway's metadata, the app's top-level field), equal the attempts' columns; the long mart

@@ -119,6 +119,36 @@ def test_a_publish_rewrites_only_the_days_that_changed(warehouse, tmp_path):
     assert not any((store / f).exists() for f in retired) and not third.manifest.retired
 
 
+def test_each_day_and_the_rows_without_a_date_are_their_own_file(warehouse, tmp_path):
+    """Days are written one file each (one COPY per day); rows whose date is NULL are kept in a
+    part of their own, and a change among them rewrites only that part."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("insert into marts.agg_usage_daily values (null, 'tenant-x', 2.5, ['c'])")
+    store = tmp_path / "store"
+    first = refresh_snapshot(warehouse, store)
+    daily = first.manifest.tables["agg_usage_daily"]
+    assert len(daily.parts) == 76 and daily.parts["null"].rows == 1
+    assert all(len(p.files) == 1 for p in daily.parts.values())
+    with attach_warehouse(warehouse) as con:
+
+        def ordered(sql: str) -> list[tuple]:  # NULL dates: sorted by the engine
+            return con.execute(f"select * from ({sql}) order by all").fetchall()
+
+        assert ordered(first.select_sql("agg_usage_daily")) == ordered(
+            "select * from wh.marts.agg_usage_daily"
+        )
+        assert ordered(first.select_sql("agg_usage_daily", ["null"])) == [
+            (None, "tenant-x", 2.5, ["c"])
+        ]
+        assert ordered(first.select_sql("agg_usage_daily", ["2026-09-03"])) == ordered(
+            "select * from wh.marts.agg_usage_daily where usage_date = '2026-09-03'"
+        )
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update marts.agg_usage_daily set total_cost = 3 where usage_date is null")
+    second = refresh_snapshot(warehouse, store)
+    assert second.written == {"agg_usage_daily": ["null"], "llm_usage_events": ["null"]}
+
+
 def test_a_priced_at_column_marks_the_days_a_run_wrote(tmp_path):
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:

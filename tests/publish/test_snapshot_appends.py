@@ -12,6 +12,7 @@ import duckdb
 import pytest
 
 import orchestration.publish.snapshot as snapshot_module
+from orchestration.publish import part_files
 from orchestration.publish.catalog import attach_warehouse
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
@@ -207,13 +208,13 @@ def test_added_rows_that_disagree_with_the_fingerprint_rewrite_the_day(
     the day is written whole instead of keeping a file that may miss or repeat rows."""
     store = tmp_path / "store"
     refresh_snapshot(warehouse, store)
-    written = snapshot_module._write_added_rows
+    written = part_files.write_added_rows
 
     def miscounted(*args, **kwargs):
         relative, count = written(*args, **kwargs)
         return relative, count + 1
 
-    monkeypatch.setattr(snapshot_module, "_write_added_rows", miscounted)
+    monkeypatch.setattr(part_files, "write_added_rows", miscounted)
     add_hour(warehouse, "2026-11-03 23:00", "2026-11-20 11:00")
     second = refresh_snapshot(warehouse, store)
     assert len(files_of(second, "2026-11-03")) == 1 and second.rows_written == 15

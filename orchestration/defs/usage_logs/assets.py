@@ -15,6 +15,7 @@ from ingestion.usage_logs.source import usage_logs_source
 from orchestration import warehouse
 from orchestration.defs.resources import RawTableTranslator
 from orchestration.defs.usage_logs.fingerprint import logs_fingerprint, record_ingested
+from orchestration.memory import release_unused_memory
 from orchestration.settings import Settings
 
 LOG_FILES_KEY = dg.AssetKey(["sources", "usage_log_files"])
@@ -83,6 +84,10 @@ def usage_logs_assets(
             dagster_dlt_translator=RawTableTranslator(),
         )
     )
+    # The source's resources keep their last Arrow batches (in reference cycles): 305 MiB after
+    # 10 M events, held through the dbt build that follows unless collected and given back here.
+    del source
+    release_unused_memory()
     load_ids = list(pipeline.last_trace.last_load_info.loads_ids) if pipeline.last_trace else []
     report = check_balanced(ingest_report(pipeline, load_ids))
     context.log.info("usage logs: %s", report.summary())

@@ -9,8 +9,11 @@
     unique_key='usage_hour',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ delete_emptied_buckets('hour', 'usage_hour') }}",
+    post_hook=[
+        "{{ insert_rollup_chunks('hour', 'usage_hour') }}",
+        "{{ delete_emptied_buckets('hour', 'usage_hour') }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('fct_llm_attempts') }}
-{{ incremental_usage_rollup('hour', 'usage_hour') }}
+{{ incremental_usage_rollup('hour', 'usage_hour', chunked=true) }}
