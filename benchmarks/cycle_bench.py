@@ -87,6 +87,8 @@ def _label(process: psutil.Process) -> str:
     script = Path(args[1] if len(args) > 1 else "").name
     if script in ("dbt", "tokenlake-dbt") or "/dbt " in text or " dbt." in text:
         return "dbt"
+    if "orchestration.dbt_standby" in args:  # the run's dbt, started ahead of its step
+        return "dbt"
     if script == "tokenlake":
         return "supervisor"
     return Path(args[0]).name if args else "?"

@@ -16,6 +16,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from orchestration import dbt_standby
 from orchestration.headless import (
     prepare_state,
     recover_runs_of_dead_processes,
@@ -141,8 +142,10 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--out", type=Path, help="default: $TOKENLAKE_HOME/demo")
     args = parser.parse_args(argv)
     if args.command == "run" and args.in_process:
-        # The supervisor's child: the run is recorded and every connection closed when it
-        # returns, so the interpreter's clean-up (about a second) is skipped.
+        # The supervisor's child. Its dbt step's process is started now and imports dbt while
+        # this one imports Dagster (dbt_standby.py). The run is recorded and every connection
+        # closed when it returns, so the interpreter's clean-up (about a second) is skipped.
+        dbt_standby.start()
         run_then_quick_exit(lambda: _main(args))
     _main(args)
 

@@ -88,7 +88,11 @@ def run_pipeline(
         if job_name in HOURLY_JOBS:
             from orchestration.defs.cadence import hourly_run
 
-            selection, cadence_tags = hourly_run(instance, job.asset_layer.selected_asset_keys)
+            selection, cadence_tags = hourly_run(
+                instance,
+                job.asset_layer.selected_asset_keys,
+                providers_configured=settings.providers_configured,
+            )
             if daily:
                 selection = None
             tags.update(cadence_tags)

@@ -16,13 +16,19 @@ from collections.abc import Callable
 from typing import NoReturn
 
 
-def quick_exit(code: int) -> NoReturn:
-    """Run the atexit handlers, flush stdout and stderr, and end the process with `code`."""
+def finish() -> None:
+    """What the interpreter's exit does that matters: run the atexit handlers, flush stdout and
+    stderr."""
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         # A closed pipe or stream: nothing more can be written to it.
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+
+
+def quick_exit(code: int) -> NoReturn:
+    """finish(), then end the process with `code`."""
+    finish()
     os._exit(code)
 
 
@@ -36,16 +42,21 @@ def exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def run_then_quick_exit(main: Callable[[], object]) -> NoReturn:
-    """`main()` (which may end with sys.exit), then quick_exit with its status. An exception that
-    escapes is reported as Python would and ends the process with status 1; an interrupt is left
-    to the interpreter (which ends the process by the signal, as the caller expects)."""
+def status_of(main: Callable[[], object]) -> int:
+    """`main()` (which may end with sys.exit), and the status the process would end with. An
+    exception that escapes is reported as Python would and is status 1; an interrupt is left to
+    the caller."""
     try:
         main()
-        code = 0
+        return 0
     except SystemExit as exc:
-        code = exit_code(exc)
+        return exit_code(exc)
     except Exception:  # reported as the interpreter would report it
         sys.excepthook(*sys.exc_info())
-        code = 1
-    quick_exit(code)
+        return 1
+
+
+def run_then_quick_exit(main: Callable[[], object]) -> NoReturn:
+    """`main()`, then quick_exit with its status (status_of). An interrupt is left to the
+    interpreter, which ends the process by the signal, as the caller expects."""
+    quick_exit(status_of(main))

@@ -224,6 +224,11 @@ class Settings:
         return self.destination == "duckdb"
 
     @property
+    def providers_configured(self) -> bool:
+        """A provider's admin key is set: its usage and cost reports are read."""
+        return bool(self.openai_admin_key or self.anthropic_admin_key)
+
+    @property
     def dbt_target(self) -> str:
         """The output of dbt_project/profiles.yml that builds on this warehouse."""
         return self.destination

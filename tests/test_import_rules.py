@@ -119,3 +119,19 @@ def test_the_run_supervisor_and_the_dbt_command_load_no_engine_they_do_not_use()
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert loaded.stdout.strip() == ""
+
+
+def test_tokenlake_dbt_imports_neither_dbt_nor_the_settings_before_it_must_run_dbt():
+    """`tokenlake-dbt` hands its command to the run's standby dbt process (dbt_standby.py): its
+    own start is what the hourly run waits for, so it loads dbt only when it runs dbt itself."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, orchestration.dbt_process\n"
+        "print(' '.join(sorted({'dbt', 'orchestration.settings'} & set(sys.modules))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert loaded.stdout.strip() == ""

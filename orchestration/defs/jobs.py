@@ -148,7 +148,12 @@ def hourly_refresh(
     # The look-back window up to today: the providers restate recent days.
     window = sync_window(moment, moment, lookback_days=settings.provider_lookback_days)
     job = context.repository_def.get_job(hourly_incremental_job.name)
-    selection, tags = hourly_run(context.instance, job.asset_layer.selected_asset_keys, moment)
+    selection, tags = hourly_run(
+        context.instance,
+        job.asset_layer.selected_asset_keys,
+        moment,
+        providers_configured=settings.providers_configured,
+    )
     return dg.RunRequest(
         run_key=None, asset_selection=selection, tags={**partition_range_tags(window), **tags}
     )

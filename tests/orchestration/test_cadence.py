@@ -4,13 +4,20 @@ whenever they were not built since the day began), left out of the others."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.cadence import daily_keys, daily_mart_keys, hourly_run
+from orchestration.defs.cadence import daily_keys, daily_mart_keys, hourly_run, provider_fed_keys
 from orchestration.defs.dbt.assets import TEST_SCOPE_TAG
 
 HOURLY = dg.AssetKey(["marts", "agg_usage_hourly"])
+REPO = Path(__file__).resolve().parents[2]
+PROVIDER_STAGING_VIEWS = [
+    path.stem.removeprefix("stg_")
+    for folder in ("openai", "anthropic")
+    for path in (REPO / "dbt_project" / "models" / "staging" / folder).glob("stg_*.sql")
+]
 
 
 def test_the_daily_marts_are_the_whole_history_rebuilds():
@@ -44,3 +51,32 @@ def test_first_run_of_the_day_builds_and_tests_everything_later_runs_leave_them_
         assert hourly_run(instance, job_keys, tomorrow) == (None, {TEST_SCOPE_TAG: "all"})
         # A job without daily marts is run whole.
         assert hourly_run(instance, {HOURLY}, now) == (None, {})
+
+
+def test_with_no_provider_key_hourly_runs_leave_out_the_models_fed_only_by_provider_reports():
+    fed = {k.to_user_string() for k in provider_fed_keys()}
+    assert {
+        "staging/stg_openai__costs",
+        "staging/stg_anthropic__messages_usage",
+        "intermediate/int_provider_daily_usage",
+        "marts/mart_provider_usage_daily",
+    } <= fed
+    # Every staging view of a provider endpoint, and nothing that also reads the logs.
+    assert {k for k in fed if k.startswith("staging/")} == {
+        f"staging/stg_{name}" for name in PROVIDER_STAGING_VIEWS
+    }
+    assert not fed & {"marts/fct_llm_attempts", "marts/mart_cost_reconciliation"}
+
+    provider_mart = dg.AssetKey(["marts", "mart_provider_usage_daily"])
+    job_keys = {HOURLY, provider_mart, *daily_keys()}
+    with dg.DagsterInstance.ephemeral() as instance:
+        # The first run of the day builds them whatever the keys.
+        assert hourly_run(instance, job_keys, providers_configured=False)[0] is None
+        for key in daily_keys():
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+        now = datetime.now(UTC)
+        assert hourly_run(instance, job_keys, now, providers_configured=False) == ([HOURLY], {})
+        assert hourly_run(instance, job_keys, now, providers_configured=True) == (
+            [HOURLY, provider_mart],
+            {},
+        )
