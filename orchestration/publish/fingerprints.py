@@ -39,7 +39,7 @@ def table_fingerprints(
     hash of the part's rows. A part that lost rows shows in its count."""
     names = [name for name, _ in table.columns]
     date_column = table.date_column
-    day = f'cast("{date_column}" as date)' if date_column else f"'{WHOLE}'"
+    day = day_of(date_column) if date_column else f"'{WHOLE}'"
     stamp = stamp_sql(table)
     if stamp is None:
         hashed = ", ".join(f'"{name}"' for name in names)
@@ -100,7 +100,7 @@ def _joined_stamps_sql(
     joined = f'"{table.catalog}"."{table.schema}"."{joined_name}"'
     after = f"cast('{since}' as timestamp)"
     return f"""
-        select cast(b."{date_column}" as date) as k, count(*),
+        select {day_of(date_column, "b")} as k, count(*),
                cast(max(greatest(case when b.priced_at > {after} then b.priced_at end,
                                  j.priced_at)) as varchar),
                count(case when b.priced_at > {after} or j.priced_at is not null then 1 end)
@@ -108,6 +108,12 @@ def _joined_stamps_sql(
         left join (select "{key}", priced_at from {joined} where priced_at > {after}) as j
             using ("{key}")
         group by k"""
+
+
+def day_of(column: str, alias: str = "") -> str:
+    """SQL: the day of a row's date column, the part it belongs to (part_key names it); the
+    part files select their rows by the same day (part_files.day_key)."""
+    return f'cast({alias + "." if alias else ""}"{column}" as date)'
 
 
 def part_key(value: object) -> str:

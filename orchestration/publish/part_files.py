@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.publish.catalog import JOINED_STAMPS, PublishedTable
-from orchestration.publish.fingerprints import NO_DATE, WHOLE, stamp_sql
+from orchestration.publish.fingerprints import NO_DATE, WHOLE, day_of, stamp_sql
 
 LOOKUP_ROW_GROUP_ROWS = 20_000
 PARTITION_FLUSH_ROWS = 65_536
@@ -115,8 +115,8 @@ def write_added_rows(
 
 
 def day_key(column: str) -> str:
-    """The day of `column` as the part key ('YYYY-MM-DD', NO_DATE for NULL)."""
-    return f"""coalesce(strftime("{column}", '%Y-%m-%d'), '{NO_DATE}')"""
+    """The day of `column` as the part key ('YYYY-MM-DD', NO_DATE for NULL), in SQL."""
+    return f"""coalesce(strftime({day_of(column)}, '%Y-%m-%d'), '{NO_DATE}')"""
 
 
 def day_range(table: PublishedTable, first: str, last: str) -> str:

@@ -14,6 +14,7 @@ from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.postgres import postgres_type
 from orchestration.publish.snapshot import Manifest, refresh_snapshot
+from tests.support.attempts_view import create_attempts_over_requests
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 
@@ -252,25 +253,15 @@ def test_the_attempts_view_is_fingerprinted_from_its_tables_with_the_same_days(t
     it), an hourly refresh reads the two tables, not the join: the same days are rewritten."""
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute("""
-            create table marts.fct_llm_attempts as
+        create_attempts_over_requests(
+            con,
+            """
             select 'r' || (i // 2) as request_id, i % 2 + 1 as attempt,
                    timestamp '2026-11-01 23:00' + to_days(i) as event_at,
                    timestamp '2026-11-20 10:00' as priced_at
             from range(6) t(i)
-        """)
-        con.execute("""
-            create table marts.fct_llm_requests as
-            select distinct request_id, timestamp '2026-11-20 10:00' as priced_at
-            from marts.fct_llm_attempts
-        """)
-        con.execute("""
-            create view marts.mart_request_attempts as
-            select a.request_id, a.attempt, a.event_at, a.priced_at,
-                   r.priced_at as request_priced_at
-            from marts.fct_llm_attempts a join marts.fct_llm_requests r using (request_id)
-        """)
+            """,
+        )
     store = tmp_path / "store"
     first = refresh_snapshot(path, store)
     assert first.row_counts()["mart_request_attempts"] == 6

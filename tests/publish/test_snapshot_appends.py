@@ -17,6 +17,7 @@ from orchestration.publish.catalog import attach_warehouse
 from orchestration.publish.duckdb_file import publish_duckdb_file
 from orchestration.publish.parquet import export_parquet
 from orchestration.publish.snapshot import Snapshot, refresh_snapshot
+from tests.support.attempts_view import create_attempts_over_requests
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
 TABLE = "fct_llm_attempts"
@@ -152,25 +153,15 @@ def test_rows_added_to_the_attempts_view_are_counted_from_its_tables(tmp_path):
     the same run makes the day a rewrite."""
     path = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute("""
-            create table marts.fct_llm_attempts as
+        create_attempts_over_requests(
+            con,
+            """
             select 'r' || (i // 2) as request_id, i % 2 + 1 as attempt,
                    timestamp '2026-11-01 00:00' + to_hours(i * 6) as event_at,
                    timestamp '2026-11-20 10:00' as priced_at
             from range(12) t(i)
-        """)
-        con.execute("""
-            create table marts.fct_llm_requests as
-            select distinct request_id, timestamp '2026-11-20 10:00' as priced_at
-            from marts.fct_llm_attempts
-        """)
-        con.execute("""
-            create view marts.mart_request_attempts as
-            select a.request_id, a.attempt, a.event_at, a.priced_at,
-                   r.priced_at as request_priced_at
-            from marts.fct_llm_attempts a join marts.fct_llm_requests r using (request_id)
-        """)
+            """,
+        )
     store = tmp_path / "store"
     refresh_snapshot(path, store)
 
