@@ -108,7 +108,7 @@ class Settings:
     stop_grace_seconds: float = 20.0
     # DuckDB's memory limit for every connection the project opens on the warehouse (dbt,
     # publishing, analytics; ingestion bounds its own loads lower): beyond it DuckDB spills to disk.
-    duckdb_memory_limit: str = "1.2GB"
+    duckdb_memory_limit: str = "1.1GB"
     # Hours the published snapshot keeps files a newer publish replaced (readers of the old
     # published DuckDB file still read them).
     publish_retain_hours: float = 24.0

@@ -618,6 +618,41 @@ def test_scheduled_runs_test_the_new_loads_and_catch_a_repeated_key(demo, tmp_pa
     }
 
 
+def test_scheduled_runs_test_keys_written_by_delete_insert_among_their_own_rows(demo, tmp_path):
+    """The priced attempts and the requests are written by delete+insert on their keys (a run's
+    rows replace every stored row with the same key), so the scheduled runs' uniqueness tests of
+    fct_llm_attempts, fct_llm_requests and mart_request_summary check the run's own rows: a key
+    twice among them fails. A repeat of an older row, which those writes cannot leave, is left to
+    the day's first run, which tests every row."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(demo["warehouse"].path, warehouse)
+    tests = [
+        "unique_combination_fct_llm_attempts_request_id__attempt",
+        "unique_fct_llm_requests_request_id",
+        "unique_mart_request_summary_request_id",
+    ]
+    stamped = "timestamp '2100-01-01'"  # after the scoped test's start: one of its rows
+    with duckdb.connect(str(warehouse)) as con:
+        for table in ("intermediate.int_attempts_priced", "marts.fct_llm_requests"):
+            con.execute(f"""insert into {table} by name
+                select * replace ({stamped} as priced_at) from {table}
+                where rowid = (select min(rowid) from {table})""")
+
+    def failing(**scope: str) -> set[str]:
+        dbt("test", "--select", *tests, warehouse=warehouse, **scope)
+        results = json.loads((tmp_path / "dbt-target" / "run_results.json").read_text())
+        return {r["unique_id"].split(".")[2] for r in results["results"] if r["status"] == "fail"}
+
+    # Each copy repeats an older row: out of the scheduled scope, found by a full test.
+    assert failing(**SCOPED) == set()
+    assert failing() == set(tests)
+    with duckdb.connect(str(warehouse)) as con:  # a second copy: a repeat among the run's rows
+        for table in ("intermediate.int_attempts_priced", "marts.fct_llm_requests"):
+            con.execute(f"""insert into {table} by name
+                select * from {table} where priced_at = {stamped}""")
+    assert failing(**SCOPED) == set(tests)
+
+
 def test_scheduled_runs_test_the_rows_they_wrote_and_a_full_test_all_rows(demo, tmp_path):
     """A scoped run checks the rows it wrote (priced_at from this run on), not an old row it did
     not touch; a plain `dbt test` checks every row and finds that one."""

@@ -87,9 +87,9 @@ def test_an_unknown_destination_or_a_bad_url_is_a_clear_error(tmp_path: Path):
 def test_the_duckdb_memory_limit_and_publish_retention(tmp_path: Path):
     base = {"TOKENLAKE_HOME": str(tmp_path)}
     s = Settings.from_env(base)
-    assert (s.duckdb_memory_limit, s.publish_retain_hours) == ("1.2GB", 24.0)
+    assert (s.duckdb_memory_limit, s.publish_retain_hours) == ("1.1GB", 24.0)
     assert (
-        s.export_for_tools()["TOKENLAKE_DUCKDB_MEMORY_LIMIT"] == "1.2GB"
+        s.export_for_tools()["TOKENLAKE_DUCKDB_MEMORY_LIMIT"] == "1.1GB"
     )  # dbt's profile reads it
     s = Settings.from_env(
         {**base, "TOKENLAKE_DUCKDB_MEMORY_LIMIT": "1.5GiB", "TOKENLAKE_PUBLISH_RETAIN_HOURS": "2"}
