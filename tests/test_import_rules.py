@@ -104,34 +104,27 @@ def test_no_module_of_the_packages_users_import_outgrows_one_job():
     assert long == {}
 
 
+def _loaded_by(modules: str, watched: set[str]) -> set[str]:
+    """Which of `watched` a fresh Python has loaded after importing `modules` (comma-separated)."""
+    import subprocess
+    import sys
+
+    code = f"import sys, {modules}\nprint(' '.join(sorted({set(watched)!r} & set(sys.modules))))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return set(loaded.stdout.split())
+
+
 def test_the_run_supervisor_and_the_dbt_command_load_no_engine_they_do_not_use():
     """The `tokenlake run` parent stays small for the whole run (it only waits for its child),
     and `tokenlake-dbt` adds nothing to dbt's own start: neither loads Arrow, DuckDB, dlt or
     Dagster (the parent's share of the run's memory was 143 MiB when its settings loaded them)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, orchestration.cli, orchestration.dbt_process\n"
-        "print(' '.join(sorted({'pyarrow', 'duckdb', 'dlt', 'dagster'} & set(sys.modules))))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert loaded.stdout.strip() == ""
+    engines = {"pyarrow", "duckdb", "dlt", "dagster"}
+    assert _loaded_by("orchestration.cli, orchestration.dbt_process", engines) == set()
 
 
 def test_tokenlake_dbt_imports_neither_dbt_nor_the_settings_before_it_must_run_dbt():
     """`tokenlake-dbt` hands its command to the run's standby dbt process (dbt_standby.py): its
     own start is what the hourly run waits for, so it loads dbt only when it runs dbt itself."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, orchestration.dbt_process\n"
-        "print(' '.join(sorted({'dbt', 'orchestration.settings'} & set(sys.modules))))"
-    )
-    loaded = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    assert loaded.stdout.strip() == ""
+    assert _loaded_by("orchestration.dbt_process", {"dbt", "orchestration.settings"}) == set()
