@@ -99,12 +99,11 @@ def _run_request(connection: socket.socket) -> NoReturn:
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
-    sys.argv = request["argv"]
+    sys.argv = argv = request["argv"]
     signal.signal(signal.SIGINT, signal.default_int_handler)
     connection.sendall(f"pid {os.getpid()}\n".encode())
     done = threading.Event()
     threading.Thread(target=_killed_with_requester, args=(connection, done), daemon=True).start()
-    argv = request["argv"]
     try:
         # The program name given, not guessed: click would name this process `python -m ...`.
         code = status_of(lambda: cli.main(args=argv[1:], prog_name=os.path.basename(argv[0])))

@@ -42,12 +42,13 @@ def daily_keys() -> frozenset[dg.AssetKey]:
 def provider_fed_keys() -> frozenset[dg.AssetKey]:
     """The dbt models that read nothing but the providers' raw reports, directly or through
     each other (found from the dbt assets' dependencies)."""
-    fed = {key for assets in provider_assets for key in assets.keys}
+    reports = {key for assets in provider_assets for key in assets.keys}
     models = {spec.key: {dep.asset_key for dep in spec.deps} for spec in dbt_models.specs}
+    fed: set[dg.AssetKey] = set()
     while True:  # ends: each pass adds a model or stops
-        added = {key for key, deps in models.items() if key not in fed and deps and deps <= fed}
+        added = {k for k, deps in models.items() if k not in fed and deps and deps <= reports | fed}
         if not added:
-            return frozenset(fed - {key for assets in provider_assets for key in assets.keys})
+            return frozenset(fed)
         fed |= added
 
 
