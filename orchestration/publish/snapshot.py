@@ -159,9 +159,6 @@ def refresh_snapshot(
     written: dict[str, list[str]] = {}
     rows_written = 0
     con = attach_warehouse(warehouse, memory_limit=memory_limit, temp_directory=temp_directory)
-    # A partitioned write buffers rows per day until this many: with a year of days open at once
-    # (a first publish), the default (~500 K rows a day) held 17 GB at 10 M events.
-    con.execute(f"set partitioned_write_flush_threshold = {part_files.PARTITION_FLUSH_ROWS}")
     try:
         for table in published_tables(con):
             old = previous.tables.get(table.name)
@@ -235,8 +232,7 @@ def _refresh_table(
             (store / added).unlink(missing_ok=True)
             rewritten.append(key)
     if rewritten:
-        everything = len(rewritten) == len(parts)
-        files = part_files.write_parts(con, store, table, rewritten, everything, version)
+        files = part_files.write_parts(con, store, table, rewritten, version)
         for key in rewritten:
             parts[key].files = files.get(key, [])
             rows_written += parts[key].rows

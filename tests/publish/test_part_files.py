@@ -1,0 +1,63 @@
+"""part_files.side_by_side: the days of a table written on one cursor per DuckDB thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import duckdb
+import pytest
+
+from orchestration.publish.part_files import side_by_side
+
+
+def _threads(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.execute("select current_setting('threads')").fetchone()[0])
+
+
+def test_each_key_once_on_one_thread_per_cursor_results_in_key_order() -> None:
+    con = duckdb.connect()
+    con.execute("set threads = 2")
+    seen: list[tuple[str, int, str]] = []
+
+    def work(cursor: duckdb.DuckDBPyConnection, key: str) -> str:
+        seen.append((key, _threads(cursor), threading.current_thread().name))
+        (value,) = cursor.execute("select ? || '!'", [key]).fetchone()
+        return value
+
+    keys = [f"2026-11-{day:02d}" for day in range(1, 21)]
+    assert side_by_side(con, keys, work) == [f"{key}!" for key in keys]
+    assert sorted(key for key, _, _ in seen) == keys
+    assert {threads for _, threads, _ in seen} == {1}  # each statement runs on its caller alone
+    assert all(name.startswith("publish") for _, _, name in seen)
+    assert _threads(con) == 2  # the connection's own setting is back
+
+
+def test_one_thread_runs_the_keys_in_the_callers_thread() -> None:
+    con = duckdb.connect()
+    con.execute("set threads = 1")
+    names = side_by_side(con, ["a", "b"], lambda cursor, key: threading.current_thread().name)
+    assert names == [threading.current_thread().name] * 2
+
+
+def test_the_first_error_interrupts_the_others_and_is_raised() -> None:
+    """A failing day stops the day being written beside it (a statement that would run for
+    minutes on one thread) instead of waiting for it, and the connection is usable after."""
+    con = duckdb.connect()
+    con.execute("set threads = 2")
+    started = threading.Event()
+
+    def work(cursor: duckdb.DuckDBPyConnection, key: str) -> int:
+        if key == "slow":
+            started.set()
+            return cursor.execute("select count(*) from range(100000000000) t(i) where i % 7 = 3").fetchone()[0]  # fmt: skip
+        assert started.wait(10)
+        time.sleep(0.2)  # the slow statement is running
+        raise ValueError(f"cannot write {key}")
+
+    began = time.monotonic()
+    with pytest.raises(ValueError, match="cannot write broken"):
+        side_by_side(con, ["slow", "broken", "never-1", "never-2"], work)
+    assert time.monotonic() - began < 20
+    assert _threads(con) == 2
+    assert con.execute("select 42").fetchone() == (42,)
