@@ -10,6 +10,9 @@ For each size, on a JSONL history of gateway events (benchmarks.ingest_bench.mak
          time of each Dagster step (from the run's event log), peak RSS of the process tree;
 * +1h    one more hour of events (the last hour's traffic, shifted, new ids) dropped into the
          logs folder, and `tokenlake run` again;
+* +1h same size   one more hour of SAME_SIZE_HOUR events at every size (the +1 h run's hour
+         grows with the history's density), and `tokenlake run` again; the report gives each
+         +1 h run's wall time over the smallest history's;
 * floor  the same work in hand-written DuckDB SQL: read_json of the files, pricing by the
          version in force (benchmarks.marts_bench.HAND_SQL), hourly and daily rollups; for +1 h,
          over the new hour's file only (the least an hourly cycle must do).
@@ -40,6 +43,8 @@ from benchmarks.marts_bench import HAND_ROLLUP_MEASURES, HAND_SQL
 from orchestration.settings import REPO_ROOT, Settings
 
 TOKENLAKE = str(Path(sys.executable).with_name("tokenlake"))
+# Events of the "+1 h, same size" run at every history size.
+SAME_SIZE_HOUR = 1_000
 
 
 class PeakRss:
@@ -153,8 +158,10 @@ def step_times(dagster_home: Path) -> tuple[dict[str, float], list[str]]:
     return dict(sorted(took.items(), key=lambda kv: -kv[1])), failed
 
 
-def write_next_hour(history: Path, target: Path) -> int:
-    """The last hour of the history, an hour later, with new request ids, as its own file."""
+def write_next_hour(history: Path, target: Path, limit: int | None = None) -> int:
+    """The last hour of the history, an hour later, with new request ids, as its own file (its
+    first `limit` events only, when given)."""
+    first = f'order by "timestamp", request_id, attempt limit {limit}' if limit else ""
     with duckdb.connect() as con:
         con.execute("set TimeZone = 'UTC'")
         con.execute(f"""
@@ -167,6 +174,7 @@ def write_next_hour(history: Path, target: Path) -> int:
                 where cast("timestamp" as timestamptz) >= (
                     select max(cast("timestamp" as timestamptz)) - interval 1 hour
                     from read_json('{history}', format = 'newline_delimited'))
+                {first}
             ) to '{target}' (format json)""")
         return con.execute(f"select count(*) from read_json('{target}')").fetchone()[0]
 
@@ -213,7 +221,27 @@ def bench(events: int, folder: Path) -> dict:
     result["plus_1h"]["share_of_full"] = round(
         result["plus_1h"]["wall_s"] / result["full"]["wall_s"], 3
     )
+
+    # The history's own last hour grows with its density (10 M events over the same span carry
+    # ~5x the events per hour of 1 M): an hour of the same size at every history size shows what
+    # the history alone costs.
+    same_hour = logs / "same-size-hour.jsonl"
+    result["plus_1h_same_size_events"] = write_next_hour(next_hour, same_hour, SAME_SIZE_HOUR)
+    print(f"  +1 h tokenlake run ({result['plus_1h_same_size_events']:,} events) ...", flush=True)
+    result["plus_1h_same_size"] = tokenlake_run(run_dir / "home", logs)
+    result["plus_1h_same_size"]["floor_s"] = hand_floor([same_hour])
     return result
+
+
+def history_growth(runs: list[dict]) -> dict[str, float]:
+    """Each +1 h run's wall time over the smallest history's (cost flat in history: ~1)."""
+    base = min(runs, key=lambda run: run["events"])
+    return {
+        f"{run['events']}_{kind}": round(run[kind]["wall_s"] / base[kind]["wall_s"], 2)
+        for run in runs
+        if run is not base
+        for kind in ("plus_1h", "plus_1h_same_size")
+    }
 
 
 def main() -> None:
@@ -238,6 +266,7 @@ def main() -> None:
         run = bench(events, folder)
         report["runs"].append(run)
         print(json.dumps(run, indent=2), flush=True)
+    report["plus_1h_vs_smallest_history"] = history_growth(report["runs"])
     out = folder / "cycle.json"
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"written to {out}")

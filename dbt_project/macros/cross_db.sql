@@ -89,3 +89,23 @@
 {% macro spark__regex_full_match(value, pattern) -%}
     ({{ value }} rlike concat('^(', {{ pattern }}, ')$'))
 {%- endmacro %}
+
+{#
+  A bucket 0..buckets-1 of a text `column` from a hash of it, to split rows by key into chunks
+  that do not share a key. Where the engine has no hash here, every row is in bucket 0.
+#}
+{% macro hash_bucket(column, buckets) -%}
+    {{ return(adapter.dispatch('hash_bucket', 'tokenlake')(column, buckets)) }}
+{%- endmacro %}
+
+{% macro default__hash_bucket(column, buckets) -%}
+    0
+{%- endmacro %}
+
+{% macro duckdb__hash_bucket(column, buckets) -%}
+    (hash({{ column }}) % {{ buckets }})
+{%- endmacro %}
+
+{% macro postgres__hash_bucket(column, buckets) -%}
+    mod(abs(cast(hashtext({{ column }}) as bigint)), {{ buckets }})
+{%- endmacro %}

@@ -255,9 +255,8 @@ def test_rollup_latency_percentiles_match_pandas_on_the_attempts(demo):
 
 
 def test_rollups_built_in_chunks_of_days_equal_one_pass_over_the_attempts(demo, tmp_path):
-    """A first build fills the hourly rollup a week of attempts at a time (each chunk's groups
-    fit in memory): the rows and their values are those of one pass (the daily rollup is one
-    pass, in bucket order)."""
+    """A first build fills each usage rollup a week of attempts at a time (each chunk's groups
+    fit in memory): the rows and their values are those of one pass."""
     one_pass = Warehouse(tmp_path / "one_pass")
     one_pass.root.mkdir()
     shutil.copyfile(demo["warehouse"].path, one_pass.path)
@@ -265,13 +264,11 @@ def test_rollups_built_in_chunks_of_days_equal_one_pass_over_the_attempts(demo, 
                  "--vars", "{rollup_build_chunk_days: 100000}", warehouse=one_pass.path)  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:]
     log = one_pass.path.with_name("dbt-target").joinpath("dbt.log").read_text()
-    assert log.count('insert into "warehouse"."marts"."agg_usage_hourly"') == 1  # one chunk
-    assert 'insert into "warehouse"."marts"."agg_usage_daily"' not in log
+    for table in ("agg_usage_hourly", "agg_usage_daily"):
+        assert log.count(f'insert into "warehouse"."marts"."{table}"') == 1  # one chunk
     weeks = q(demo["warehouse"], "select count(distinct date_trunc('week', usage_date)) as n "
               "from marts.agg_usage_daily").n[0]  # fmt: skip
     assert weeks >= 10  # the demo's build took as many chunks
-    daily = q(demo["warehouse"], "select usage_date from marts.agg_usage_daily")
-    assert daily.usage_date.is_monotonic_increasing
     for table, bucket in (("agg_usage_hourly", "usage_hour"), ("agg_usage_daily", "usage_date")):
         rows = f"select * exclude (priced_at) from marts.{table}"
         chunked, whole = q(demo["warehouse"], rows), q(one_pass, rows)
@@ -284,6 +281,31 @@ def test_rollups_built_in_chunks_of_days_equal_one_pass_over_the_attempts(demo, 
             chunked.sort_values(ordered, ignore_index=True, na_position="first"),
             whole.sort_values(ordered, ignore_index=True, na_position="first"),
         )
+
+
+def test_sessions_built_in_chunks_of_sessions_equal_one_pass(demo, tmp_path):
+    """mart_session_costs' first build sums the sessions in chunks by a hash of session_id (at
+    most 16): every session lies in one chunk, so the rows equal one pass's (the demo's build,
+    one chunk at its size)."""
+    chunked = Warehouse(tmp_path / "chunked")
+    chunked.root.mkdir()
+    shutil.copyfile(demo["warehouse"].path, chunked.path)
+    attempts = q(demo["warehouse"], "select count(*) as n from marts.fct_llm_attempts "
+                 "where session_id is not null").n[0]  # fmt: skip
+    per_chunk = attempts // 5 + 1  # five chunks
+    result = dbt("run", "--full-refresh", "--select", "mart_session_costs",
+                 "--vars", f"{{session_build_chunk_attempts: {per_chunk}}}", warehouse=chunked.path)  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:]
+    log = chunked.path.with_name("dbt-target").joinpath("dbt.log").read_text()
+    assert log.count('insert into "warehouse"."marts"."mart_session_costs"') == 5
+    rows = "select * exclude (priced_at) from marts.mart_session_costs"
+    ours, whole = q(chunked, rows), q(demo["warehouse"], rows)
+    assert len(ours) == len(whole) > 100
+    assert ours.session_id.is_unique
+    pd.testing.assert_frame_equal(
+        ours.sort_values("session_id", ignore_index=True),
+        whole.sort_values("session_id", ignore_index=True),
+    )
 
 
 def test_custom_dimensions_match_pandas_on_the_raw_events(demo):

@@ -30,6 +30,8 @@ TOTALS = {
         sum(net_cost), sum(attempts), sum(input_tokens) from marts.agg_usage_daily
         group by 1, 2, 3 order by 1, 2, 3""",
     "hourly": "select count(*), sum(total_cost), sum(retries), sum(errors) from marts.agg_usage_hourly",
+    "sessions": """select count(*), sum(requests), sum(attempts), sum(models_used), sum(priced_cost)
+        from marts.mart_session_costs""",
     "chargeback": """select tenant_id, usage_month, provider_cost, billed_amount, margin
         from marts.mart_chargeback_monthly order by 1, 2""",
     "reconciliation": """select usage_date, provider, model, computed_cost, provider_cost

@@ -11,6 +11,7 @@
     unique_key='session_id',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
+    post_hook="{{ insert_session_chunks() }}",
 ) }}
 
 {% set incremental = is_incremental_with('priced_at') %}
@@ -32,42 +33,9 @@ with attempts as (
     {% elif incremental %}
         and event_at >= {{ timestamp_literal(earliest) }}
         and session_id in (select session_id from ({{ changed_sql }}) as changed)
+    {% elif builds_in_chunks() %}
+        and 1 = 0 {#- a first build: its post-hook appends the sessions in chunks #}
     {% endif %}
-),
-
-final as (
-    select
-        session_id,
-        min(tenant_id) as tenant_id,
-        count(distinct tenant_id) as tenants,
-        min(user_id) as user_id,
-        min(feature) as first_feature,
-        count(distinct feature) as features,
-        count(distinct model) as models_used,
-        {{ dbt.listagg('distinct model', "', '", "order by model") if target.type != 'spark' else "concat_ws(', ', sort_array(collect_set(model)))" }} as model_list,
-        min(event_at) as started_at,
-        max(event_at) as ended_at,
-        {{ dbt.datediff('min(event_at)', 'max(event_at)', 'second') }} as duration_seconds,
-        count(distinct request_id) as requests,
-        count(*) as attempts,
-        count(*) - count(distinct request_id) as retries,
-        sum(input_tokens) as input_tokens,
-        sum(cache_read_tokens) as cache_read_tokens,
-        sum(cache_write_tokens) as cache_write_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(case when is_priced then 0 else 1 end) as unpriced_attempts,
-        -- NULL when any attempt is unpriced (as for requests): a partial sum is not a total.
-        cast(case when sum(case when is_priced then 0 else 1 end) = 0 then sum(total_cost) end
-             as {{ money_type() }}) as total_cost,
-        cast(coalesce(sum(total_cost), 0) as {{ money_type() }}) as priced_cost,
-        cast(coalesce(sum(case when status <> 'ok' then total_cost else 0 end), 0) as {{ money_type() }})
-            as failed_attempts_cost,
-        cast(case when sum(case when is_priced then 0 else 1 end) = 0 then sum(net_cost) end
-             as {{ money_type() }}) as net_cost,
-        sum(case when is_priced then 0 else 1 end) = 0 as is_fully_priced,
-        {{ run_started_timestamp() }} as priced_at
-    from attempts
-    group by session_id
 )
 
-select * from final
+{{ session_summary() }}

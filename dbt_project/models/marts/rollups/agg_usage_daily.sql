@@ -6,7 +6,10 @@
     unique_key='usage_date',
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ delete_emptied_buckets('day', 'usage_date') }}",
+    post_hook=[
+        "{{ insert_rollup_chunks('day', 'usage_date') }}",
+        "{{ delete_emptied_buckets('day', 'usage_date') }}",
+    ],
 ) }}
 
 -- depends_on: {{ ref('fct_llm_attempts') }}

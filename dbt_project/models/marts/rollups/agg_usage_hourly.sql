@@ -16,4 +16,4 @@
 ) }}
 
 -- depends_on: {{ ref('fct_llm_attempts') }}
-{{ incremental_usage_rollup('hour', 'usage_hour', chunked=true) }}
+{{ incremental_usage_rollup('hour', 'usage_hour') }}
