@@ -1,4 +1,5 @@
-"""part_files.side_by_side: the days of a table written on one cursor per DuckDB thread."""
+"""part_files: the days of a table written side by side, one cursor per DuckDB thread; a view over
+a join a week of days per COPY."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import time
 import duckdb
 import pytest
 
+from orchestration.publish.fingerprints import NO_DATE
 from orchestration.publish.part_files import side_by_side
+from orchestration.publish.snapshot import refresh_snapshot
+from tests.support.attempts_view import create_attempts_over_requests
 
 
 def _threads(con: duckdb.DuckDBPyConnection) -> int:
@@ -61,3 +65,38 @@ def test_the_first_error_interrupts_the_others_and_is_raised() -> None:
     assert time.monotonic() - began < 20
     assert _threads(con) == 2
     assert con.execute("select 42").fetchone() == (42,)
+
+
+def test_a_view_over_a_join_is_written_a_week_of_days_per_copy_each_day_its_own_file(tmp_path):
+    """mart_request_attempts (the attempts joined to their requests) over 20 days and a NULL
+    date: three weeks' COPYs, each day's file holds that day's rows (sorted by request), and the
+    snapshot reads back the view's rows."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as con:
+        create_attempts_over_requests(
+            con,
+            """
+            select 'r' || (i * 7919 % 61) as request_id, i // 61 + 1 as attempt,
+                   case when i = 5 then null
+                        else timestamp '2026-11-01 00:30' + to_hours(i * 4) end as event_at,
+                   timestamp '2026-11-20 10:00' as priced_at
+            from range(120) t(i)
+            """,
+        )
+    snapshot = refresh_snapshot(path, tmp_path / "store")
+    table = snapshot.manifest.tables["mart_request_attempts"]
+    assert len(table.parts) == 21 and NO_DATE in table.parts
+    with duckdb.connect(str(path)) as con:
+        for key, part in table.parts.items():
+            assert len(part.files) == 1
+            rows = con.execute(
+                f"select request_id, event_at from read_parquet('{snapshot.store / part.files[0]}')"
+            ).fetchall()
+            assert [r[0] for r in rows] == sorted(r[0] for r in rows)
+            days = {None if r[1] is None else r[1].date().isoformat() for r in rows}
+            assert days == {None if key == NO_DATE else key}
+        read_back = sorted(con.execute(snapshot.select_sql("mart_request_attempts")).fetchall())
+        assert read_back == sorted(
+            con.execute("select * from marts.mart_request_attempts").fetchall()
+        )
+        assert len(read_back) == 120
