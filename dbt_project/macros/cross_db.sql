@@ -109,3 +109,23 @@
 {% macro postgres__hash_bucket(column, buckets) -%}
     mod(abs(cast(hashtext({{ column }}) as bigint)), {{ buckets }})
 {%- endmacro %}
+
+{#
+  `with name as {{ not_materialized() }} (...)`: a CTE read more than once is computed where each
+  reader reads it, instead of being stored once with every column (DuckDB and PostgreSQL
+  materialise such CTEs; for a CTE of millions of wide rows that is the slower choice).
+#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'tokenlake')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro postgres__not_materialized() -%}
+    not materialized
+{%- endmacro %}

