@@ -70,7 +70,7 @@ repriced_models as (
 {% endif %}
 
 -- Read twice (the pricing, and the models with a contract). A whole build inlines it into both
--- rather than storing every event with every column (10 M events: 29.1 -> 18.7 s, and 3 GB of temp
+-- rather than storing every event with every column (10 M events: 29.1 -> 18.0 s, and 3 GB of temp
 -- files -> none); an incremental run's new events are stored once.
 attempts as {{ not_materialized() if not incremental }} (
     select events.*
