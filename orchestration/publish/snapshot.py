@@ -260,7 +260,8 @@ def _only_added(before: Part, now: Fingerprint) -> bool:
 
 def _remove_dead_files(store: Path, manifest: Manifest) -> None:
     """Files of a refresh that died before saving its manifest (refreshes run one at a time:
-    in the warehouse pool), and its staging folders."""
+    in the warehouse pool), and the `.staging` folder that earlier versions wrote
+    partitioned COPYs into (nothing writes it now; a store upgraded mid-failure may hold one)."""
     shutil.rmtree(store / ".staging", ignore_errors=True)
     for stale in store.glob(f".{MANIFEST}.*.tmp"):
         stale.unlink(missing_ok=True)
