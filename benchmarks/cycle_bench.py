@@ -15,7 +15,8 @@ For each size, on a JSONL history of gateway events (benchmarks.ingest_bench.mak
          +1 h run's wall time over the smallest history's;
 * floor  the same work in hand-written DuckDB SQL: read_json of the files, pricing by the
          version in force (benchmarks.marts_bench.HAND_SQL), hourly and daily rollups; for +1 h,
-         over the new hour's file only (the least an hourly cycle must do).
+         over the new hour's file only (the least an hourly cycle must do). It runs in its own
+         process, in memory without a limit: its time and its peak RSS are both reported.
 
 Results go to $TOKENLAKE_HOME/bench/cycle.json.
 """
@@ -179,8 +180,24 @@ def write_next_hour(history: Path, target: Path, limit: int | None = None) -> in
         return con.execute(f"select count(*) from read_json('{target}')").fetchone()[0]
 
 
-def hand_floor(files: list[Path]) -> float:
-    """Seconds for the same work in hand-written DuckDB SQL, reading the files themselves."""
+def hand_floor(files: list[Path]) -> dict:
+    """The floor in a child process: its seconds (the SQL alone, as the child times it) and the
+    peak RSS of that process, sampled as the `tokenlake run`'s is."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.cycle_bench", "--floor-of", *map(str, files)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    with PeakRss(proc.pid) as rss:
+        out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"hand floor exited {proc.returncode}:\n{err[-3000:]}")
+    return {"floor_s": json.loads(out)["seconds"], "floor_peak_rss_mib": round(rss.peak / 2**20)}
+
+
+def floor_seconds(files: list[Path]) -> float:
+    """Seconds for the same work in hand-written DuckDB SQL, reading the files themselves: an
+    in-memory database, no memory limit (at 10 M events it holds ~18 GB; under a 2 GB limit,
+    with spilling, it did not finish)."""
     paths = ", ".join(f"'{f}'" for f in files)
     started = time.perf_counter()
     with duckdb.connect() as con:
@@ -210,14 +227,14 @@ def bench(events: int, folder: Path) -> dict:
     result: dict = {"events": events}
     print("  full tokenlake run ...", flush=True)
     result["full"] = tokenlake_run(run_dir / "home", logs)
-    result["full"]["floor_s"] = hand_floor([history])
+    result["full"] |= hand_floor([history])
     result["full"]["vs_floor"] = round(result["full"]["wall_s"] / result["full"]["floor_s"], 2)
 
     next_hour = logs / "next-hour.jsonl"
     result["plus_1h_events"] = write_next_hour(history, next_hour)
     print(f"  +1 h tokenlake run ({result['plus_1h_events']:,} events) ...", flush=True)
     result["plus_1h"] = tokenlake_run(run_dir / "home", logs)
-    result["plus_1h"]["floor_s"] = hand_floor([next_hour])
+    result["plus_1h"] |= hand_floor([next_hour])
     result["plus_1h"]["share_of_full"] = round(
         result["plus_1h"]["wall_s"] / result["full"]["wall_s"], 3
     )
@@ -229,7 +246,7 @@ def bench(events: int, folder: Path) -> dict:
     result["plus_1h_same_size_events"] = write_next_hour(next_hour, same_hour, SAME_SIZE_HOUR)
     print(f"  +1 h tokenlake run ({result['plus_1h_same_size_events']:,} events) ...", flush=True)
     result["plus_1h_same_size"] = tokenlake_run(run_dir / "home", logs)
-    result["plus_1h_same_size"]["floor_s"] = hand_floor([same_hour])
+    result["plus_1h_same_size"] |= hand_floor([same_hour])
     return result
 
 
@@ -249,7 +266,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--events", type=int, action="append", help="sizes (repeatable)")
+    parser.add_argument("--floor-of", nargs="+", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.floor_of:  # hand_floor's child process
+        print(json.dumps({"seconds": floor_seconds(args.floor_of)}))
+        return
     folder = Settings.from_env().home / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     report = {

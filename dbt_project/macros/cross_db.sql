@@ -129,3 +129,41 @@
 {% macro postgres__not_materialized() -%}
     not materialized
 {%- endmacro %}
+
+{#
+  Aggregates over the distinct non-NULL values of a few-valued `column` in each group: their
+  number, and their sorted list as text joined by `separator` (NULL when there is none). In
+  DuckDB, each DISTINCT aggregate keeps a hash table of its own; one list of the group's values,
+  deduplicated when the group is complete, serves both (mart_session_costs' chunks at 10 M
+  events: 27.9 s with DISTINCT aggregates, 20.6 s so). For columns with few values per group:
+  the list holds each row's value until the group is complete.
+#}
+{% macro distinct_count(column) -%}
+    {{ return(adapter.dispatch('distinct_count', 'tokenlake')(column)) }}
+{%- endmacro %}
+
+{% macro default__distinct_count(column) -%}
+    count(distinct {{ column }})
+{%- endmacro %}
+
+{% macro duckdb__distinct_count(column) -%}
+    len(list_distinct(list({{ column }})))
+{%- endmacro %}
+
+{% macro distinct_list(column, separator) -%}
+    {{ return(adapter.dispatch('distinct_list', 'tokenlake')(column, separator)) }}
+{%- endmacro %}
+
+{% macro default__distinct_list(column, separator) -%}
+    {{ dbt.listagg('distinct ' ~ column, "'" ~ separator ~ "'", 'order by ' ~ column) }}
+{%- endmacro %}
+
+{% macro duckdb__distinct_list(column, separator) -%}
+    case when len(list_distinct(list({{ column }}))) > 0
+        then array_to_string(list_sort(list_distinct(list({{ column }}))), '{{ separator }}') end
+{%- endmacro %}
+
+{# On Spark, dbt's listagg takes no DISTINCT: the set of values, sorted ('' when there is none). #}
+{% macro spark__distinct_list(column, separator) -%}
+    concat_ws('{{ separator }}', sort_array(collect_set({{ column }})))
+{%- endmacro %}
