@@ -20,3 +20,12 @@
 {% macro incremental_materialization() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
+
+{#
+  True on a first build (or --full-refresh) of a model that creates its table empty and fills it
+  in chunks from a post-hook (the usage rollups by days, mart_session_costs by a hash of its
+  key), so that each chunk fits in memory. Not on Spark, which spreads one pass out.
+#}
+{% macro builds_in_chunks() -%}
+    {{ return(target.type != 'spark' and not is_incremental()) }}
+{%- endmacro %}

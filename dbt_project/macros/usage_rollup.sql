@@ -131,12 +131,10 @@ order by {{ bucket }}
   empty from them; tests/dbt/test_duckdb_behaviour.py). Both rollups are built so: at 10 M events
   the hourly one's 9 M groups and the daily one's 4 M spilled in one pass (daily: 26.5 s in one
   ordered pass, 15.2 s a week at a time; 17.1 s in 3-day chunks, 16.2 s in 14-day ones).
-#}
-{% macro builds_in_chunks() -%}
-    {{ return(target.type != 'spark' and not is_incremental()) }}
-{%- endmacro %}
 
-{# Post-hook of a chunked rollup: on a first build, its chunks of var rollup_build_chunk_days days. #}
+  Post-hook of a chunked rollup: on a first build (builds_in_chunks()), its chunks of var
+  rollup_build_chunk_days days.
+#}
 {% macro insert_rollup_chunks(grain, bucket) -%}
 {%- if execute and builds_in_chunks() -%}
     {%- set span = run_query("select min(event_at), max(event_at) from " ~ ref('fct_llm_attempts')) -%}

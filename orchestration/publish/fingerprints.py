@@ -112,7 +112,7 @@ def _joined_stamps_sql(
 
 def day_of(column: str, alias: str = "") -> str:
     """SQL: the day of a row's date column, the part it belongs to (part_key names it); the
-    part files select their rows by the same day (part_files.day_key)."""
+    part files select the same day's rows by a range on the column (part_files.day_range)."""
     return f'cast({alias + "." if alias else ""}"{column}" as date)'
 
 

@@ -25,7 +25,7 @@ from typing import TypeVar
 import duckdb
 
 from orchestration.publish.catalog import JOINED_STAMPS, PublishedTable
-from orchestration.publish.fingerprints import NO_DATE, WHOLE, day_of, stamp_sql
+from orchestration.publish.fingerprints import NO_DATE, WHOLE, stamp_sql
 
 LOOKUP_ROW_GROUP_ROWS = 20_000
 
@@ -167,11 +167,6 @@ def write_added_rows(
             to '{quote(str(store / relative))}' (format parquet{options})"""
     ).fetchone()
     return str(relative), count
-
-
-def day_key(column: str) -> str:
-    """The day of `column` as the part key ('YYYY-MM-DD', NO_DATE for NULL), in SQL."""
-    return f"""coalesce(strftime({day_of(column)}, '%Y-%m-%d'), '{NO_DATE}')"""
 
 
 def day_range(table: PublishedTable, first: str, last: str) -> str:
